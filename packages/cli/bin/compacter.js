@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The CLI is written in TypeScript and run through tsx's loader, so a fresh clone
+// needs no build step: `npm install && npx compacter --help` works on Node 20 and 22.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import("../src/main.ts");
+process.exitCode = await main(process.argv.slice(2));
