@@ -1,1 +1,10 @@
-export {};
+export * from "./compaction/engine.js";
+export * from "./config/loadConfig.js";
+export * from "./config/settings.js";
+export * from "./config/units.js";
+export * from "./errors.js";
+export * from "./layout/partitions.js";
+export * from "./layout/rawKeys.js";
+export * from "./manifest/tableSpec.js";
+export * from "./schema/columns.js";
+export * from "./time/zones.js";

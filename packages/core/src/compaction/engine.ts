@@ -1,0 +1,101 @@
+import type { PartitionId } from "../layout/partitions.js";
+import type { ColumnSpec } from "../schema/columns.js";
+
+/**
+ * The port the compaction service drives: turn downloaded raw files (and, for a merge,
+ * the partition's current Parquet files) into new Parquet files. The DuckDB adapter
+ * implements it; the service never sees SQL.
+ */
+export interface CompactionEngine {
+  compact(job: EngineJob): Promise<EngineResult>;
+  close(): Promise<void>;
+}
+
+export interface RawInput {
+  /** The raw object key: becomes `source_file`. */
+  readonly key: string;
+  readonly eTag: string;
+  /** From the key: becomes `device_id`. */
+  readonly deviceId: string;
+  /** The downloaded object, byte for byte (still gzip'd). */
+  readonly localPath: string;
+}
+
+export interface LakeInput {
+  readonly lakeKey: string;
+  /** A downloaded Parquet file of the partition's current generation. */
+  readonly localPath: string;
+}
+
+export interface EngineLimits {
+  readonly memoryLimitBytes: number;
+  /** 0 = one per core. */
+  readonly threads: number;
+  /** DuckDB spills here; the engine may also keep scratch files here. */
+  readonly tempDir: string;
+  readonly zstdLevel: number;
+}
+
+export interface EngineJob {
+  readonly partition: PartitionId;
+  readonly raw: readonly RawInput[];
+  /** Existing Parquet files to rewrite (a merge); empty for an append. */
+  readonly lake: readonly LakeInput[];
+  /** `source_file` values whose rows must not survive from `lake` (replaced or removed sources). */
+  readonly dropSources: readonly string[];
+  /** The district's known raw columns (in the order they were first seen). */
+  readonly schema: readonly ColumnSpec[];
+  /** Order rows by device_id, event_time (always for a merge; optional for an append). */
+  readonly sort: boolean;
+  /** The engine writes its output files into this (existing, empty) directory. */
+  readonly outputDir: string;
+  /** Split the output only above this size; below it there is exactly one file. */
+  readonly maxFileBytes: number;
+  readonly limits: EngineLimits;
+  /** Aborted when the lease is lost: stop work, throw. */
+  readonly signal?: AbortSignal;
+}
+
+export type RawFileOutcome =
+  | {
+      readonly key: string;
+      readonly eTag: string;
+      readonly outcome: "read";
+      /** Valid JSON object lines turned into rows. */
+      readonly rows: number;
+      /** Lines that were not a JSON object (truncated, garbage); skipped. */
+      readonly badLines: number;
+      /** Rows whose heartbeat was missing/NULL (kept, event_time NULL). */
+      readonly nullHeartbeats: number;
+      /** Rows whose heartbeat was not a plausible s/ms/µs epoch (kept, event_time NULL). */
+      readonly absurdHeartbeats: number;
+    }
+  | {
+      readonly key: string;
+      readonly eTag: string;
+      readonly outcome: "unreadable";
+      /** Why, for the operator: "gzip stream is truncated (unexpected end of file)". */
+      readonly error: string;
+    };
+
+export interface EngineOutput {
+  readonly localPath: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface EngineResult {
+  readonly outputs: readonly EngineOutput[];
+  /** One entry per raw input, in input order. */
+  readonly files: readonly RawFileOutcome[];
+  /** The district schema after this job: the input schema plus added and widened columns. */
+  readonly schema: readonly ColumnSpec[];
+  readonly addedColumns: readonly string[];
+  readonly widenedColumns: readonly { name: string; from: string; to: string }[];
+  /** Per column: values that did not fit the column's type and became NULL. */
+  readonly nulledValues: Readonly<Record<string, number>>;
+  /** Rows read from `lake` inputs, rows of those dropped by `dropSources`, rows written. */
+  readonly rowsFromLake: number;
+  readonly rowsDropped: number;
+  readonly rowsOut: number;
+}

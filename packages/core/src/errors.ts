@@ -1,0 +1,61 @@
+/**
+ * Errors of the core. Callers branch on `retryable`: a retryable error means "the same
+ * work may succeed later" (throttling, a lost race, a lease taken over); a non-retryable
+ * one means retrying the same input can never help.
+ */
+export class CompacterError extends Error {
+  readonly retryable: boolean;
+
+  constructor(message: string, options: ErrorOptions & { retryable?: boolean } = {}) {
+    super(message, options);
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A setting has an invalid value. */
+export class ConfigError extends CompacterError {}
+
+/** An SQS message body that can never be a valid S3 event notification. */
+export class InvalidEventError extends CompacterError {}
+
+/** Another worker holds the partition's lease; the job can be dropped or retried later. */
+export class LeaseHeldError extends CompacterError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** This worker's lease expired or was taken over; it must not commit. */
+export class LeaseLostError extends CompacterError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** The partition's generation moved (another worker committed first). */
+export class GenerationConflictError extends CompacterError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** A raw file can't be read at all (corrupt gzip, empty object, not JSON). */
+export class UnreadableInputError extends CompacterError {
+  readonly key: string;
+
+  constructor(key: string, message: string, options: ErrorOptions = {}) {
+    super(message, options);
+    this.key = key;
+  }
+}
+
+/** Raised at a named fault point when a test asks the worker to die there. */
+export class InjectedFaultError extends CompacterError {
+  readonly point: string;
+
+  constructor(point: string) {
+    super(`injected fault at ${point}`);
+    this.point = point;
+  }
+}
