@@ -59,3 +59,15 @@ export class InjectedFaultError extends CompacterError {
     this.point = point;
   }
 }
+
+/** An object that should exist is gone (a staged file deleted early, a raw file removed mid-job). */
+export class ObjectNotFoundError extends CompacterError {
+  readonly bucket: string;
+  readonly key: string;
+
+  constructor(bucket: string, key: string, options: ErrorOptions = {}) {
+    super(`s3://${bucket}/${key} does not exist`, options);
+    this.bucket = bucket;
+    this.key = key;
+  }
+}

@@ -8,8 +8,12 @@
  *   rejected    REJECTED                F#{raw key}
  *   partition   P#{day}#{district}      STATE
  *   intent      P#{day}#{district}      C#{attemptId}      (a commit in flight)
- *   history     P#{day}#{district}      G#{generation, 10 digits}
+ *   history     H#{day}#{district}      G#{generation, 10 digits}
  *   schema      SCHEMA#{district}       CURRENT
+ *
+ * History has its own partition key so that reading a partition (state + files, one
+ * Query of `P#…` with `sk BETWEEN "F#" AND "STATE"`) never drags a day's worth of
+ * generation records along, and intents (`C#…`, sorted before `F#`) stay out of it too.
  *
  * Indexes (an item is in an index only while it carries the index's key attributes):
  *   due         duePk = "DUE", dueAt (ISO instant)    pending files; partitions with a

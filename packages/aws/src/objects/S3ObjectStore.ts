@@ -1,0 +1,127 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { ObjectNotFoundError, type ObjectStore, type StoredObject } from "@compacter/core";
+
+/** S3 (or anything that speaks its API) as the core's ObjectStore. */
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly s3: S3Client,
+    /** Parts above this size go multipart. */
+    private readonly partSizeBytes = 16 * 2 ** 20,
+  ) {}
+
+  async download(bucket: string, key: string, localPath: string): Promise<{ bytes: number; eTag: string }> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      await pipeline(response.Body as Readable, createWriteStream(localPath));
+      return { bytes: (await stat(localPath)).size, eTag: unquote(response.ETag) };
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
+      throw error;
+    }
+  }
+
+  async upload(localPath: string, bucket: string, key: string): Promise<{ eTag: string }> {
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: bucket, Key: key, Body: createReadStream(localPath) },
+      partSize: this.partSizeBytes,
+      queueSize: 4,
+    });
+    const result = await upload.done();
+    return { eTag: unquote(result.ETag) };
+  }
+
+  async copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+  ): Promise<void> {
+    try {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          // CopySource is "bucket/key" with the key URL-encoded (keys may hold any character).
+          CopySource: `${source.bucket}/${encodeURIComponent(source.key).replace(/%2F/g, "/")}`,
+        }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(source.bucket, source.key, { cause: error });
+      throw error;
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteMany(bucket: string, keys: readonly string[]): Promise<void> {
+    // DeleteObjects takes up to 1000 keys; a missing key counts as deleted.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const result = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const failed = (result.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
+      if (failed.length > 0) {
+        throw new Error(
+          `could not delete ${failed.length} object(s) from ${bucket}: ${failed
+            .slice(0, 3)
+            .map((e) => `${e.Key}: ${e.Code} ${e.Message}`)
+            .join("; ")}`,
+        );
+      }
+    }
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<StoredObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield {
+          key: object.Key,
+          size: object.Size ?? 0,
+          eTag: unquote(object.ETag),
+          lastModified: object.LastModified ?? new Date(0),
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+}
+
+export function unquote(eTag: string | undefined): string {
+  return (eTag ?? "").replace(/^"|"$/g, "");
+}
+
+function isNotFound(error: unknown): boolean {
+  if (error instanceof NoSuchKey || error instanceof NotFound) return true;
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
+}

@@ -1,0 +1,67 @@
+import type { PartitionId } from "../layout/partitions.js";
+
+/**
+ * What the compaction service needs from object storage. The S3 adapter implements it;
+ * keys are full keys within the bucket.
+ */
+export interface ObjectStore {
+  /** Streams an object to a local file; returns its size and eTag (unquoted). Throws ObjectNotFoundError. */
+  download(bucket: string, key: string, localPath: string): Promise<{ bytes: number; eTag: string }>;
+  /** Uploads a local file (multipart when large). */
+  upload(localPath: string, bucket: string, key: string): Promise<{ eTag: string }>;
+  /** Server-side copy within or across buckets. Throws ObjectNotFoundError if the source is gone. */
+  copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<void>;
+  exists(bucket: string, key: string): Promise<boolean>;
+  /** Deletes keys (batched); missing keys are not an error. */
+  deleteMany(bucket: string, keys: readonly string[]): Promise<void>;
+  /** Every object under a prefix, paginated. */
+  list(bucket: string, prefix: string): AsyncIterable<StoredObject>;
+}
+
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+  readonly eTag: string;
+  readonly lastModified: Date;
+}
+
+/** Where the sweep sends compaction jobs (the compaction queue). Duplicates are harmless. */
+export interface JobQueue {
+  sendCompactionJobs(jobs: readonly CompactionJob[]): Promise<void>;
+}
+
+export interface CompactionJob {
+  readonly partition: PartitionId;
+  /** Merge even if the plan would append (operator's `compact --merge`). */
+  readonly forceMerge?: boolean;
+}
+
+/**
+ * Named points in the commit protocol where a test can make the worker die. In
+ * production this is a no-op; `COMPACTER_FAULT_POINT=<point>` makes the process kill
+ * itself there (SIGKILL: no finally blocks, no lease release — a real crash).
+ */
+export const FAULT_POINTS = [
+  "afterStage",
+  "afterIntent",
+  "afterCommit",
+  "afterPublish",
+  "afterDeleteReplaced",
+  "afterMark",
+  "afterHistory",
+  "afterFinish",
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export interface FaultInjector {
+  at(point: FaultPoint): Promise<void>;
+}
+
+export const noFaults: FaultInjector = { at: async () => {} };
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,67 @@
+import { ConfigError, flagName, loadConfig, parseBytes, parseDurationMs, SETTINGS } from "@compacter/core";
+import { describe, expect, it } from "vitest";
+
+describe("loadConfig", () => {
+  it("uses documented defaults", () => {
+    const config = loadConfig();
+    expect(config.closeAfterMs).toBe(60 * 60_000);
+    expect(config.lateDebounceMs).toBe(5 * 60_000);
+    expect(config.maxFileBytes).toBe(512 * 2 ** 20);
+    expect(config.keyTimeZone.minutes).toBe(480);
+  });
+
+  it("takes flags over environment over defaults", () => {
+    const config = loadConfig({
+      env: { COMPACTER_CLOSE_AFTER: "90s", COMPACTER_LATE_DEBOUNCE: "1m" },
+      overrides: { closeAfterMs: "2s" },
+    });
+    expect(config.closeAfterMs).toBe(2000);
+    expect(config.lateDebounceMs).toBe(60_000);
+  });
+
+  it("reports every invalid value at once, naming the variable", () => {
+    const error = (() => {
+      try {
+        loadConfig({
+          env: { COMPACTER_CLOSE_AFTER: "90", COMPACTER_THREADS: "x", COMPACTER_MEMORY_LIMIT: "1MB" },
+        });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toMatch(/closeAfterMs \(COMPACTER_CLOSE_AFTER\): '90' is not a duration/);
+    expect(error?.message).toMatch(/threads \(COMPACTER_THREADS\)/);
+    expect(error?.message).toMatch(/memoryLimitBytes \(COMPACTER_MEMORY_LIMIT\): must be at least 64MiB/);
+  });
+
+  it("gives every setting a COMPACTER_ variable and a distinct flag", () => {
+    const names = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
+    expect(new Set(names.map(flagName)).size).toBe(names.length);
+    for (const name of names) expect(SETTINGS[name].env).toMatch(/^COMPACTER_[A-Z0-9_]+$/);
+  });
+});
+
+describe("units", () => {
+  it.each([
+    ["90s", 90_000],
+    ["5m", 300_000],
+    ["1h", 3_600_000],
+    ["250ms", 250],
+    ["1.5h", 5_400_000],
+    ["0", 0],
+  ])("duration %s", (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+
+  it.each(["90", "5 minutes", "-1s", ""])("refuses duration %s", (text) => {
+    expect(() => parseDurationMs(text)).toThrow(RangeError);
+  });
+
+  it.each([
+    ["512MiB", 512 * 2 ** 20],
+    ["1GB", 1e9],
+    ["2gib", 2 * 2 ** 30],
+    ["1048576", 1048576],
+  ])("size %s", (text, bytes) => expect(parseBytes(text)).toBe(bytes));
+
+  it("refuses an unknown size unit", () => expect(() => parseBytes("5 parsecs")).toThrow(RangeError));
+});
