@@ -1,1 +1,10 @@
-export {};
+export * from "./bufferPool.js";
+export * from "./fields.js";
+export * from "./haulTruck.js";
+export * from "./options.js";
+export * from "./plan.js";
+export * from "./rowAssembler.js";
+export * from "./rowGenerator.js";
+export * from "./runSimulation.js";
+export * from "./sinks.js";
+export * from "./summary.js";

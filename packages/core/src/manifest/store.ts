@@ -174,7 +174,11 @@ export type RegistrationOutcome =
   | { readonly result: "duplicate" | "stale" };
 
 export interface PartitionSnapshot {
-  /** Undefined before the partition was ever leased/committed. */
+  /**
+   * Undefined before the partition item exists. The DynamoDB adapter creates it (generation
+   * 0, no files) when the partition's first raw file is registered, so pattern 3 lists a
+   * partition before its first compaction; a generation-0 state means "never committed".
+   */
   readonly state: PartitionState | undefined;
   readonly files: readonly RawFileRecord[];
 }

@@ -1,0 +1,190 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { findDeadLetterQueueUrl, getQueueDepth, type QueueDepth } from "@compacter/aws";
+import { type CompacterConfig, type DueEntry, FILE_STATUS, formatDuration } from "@compacter/core";
+import type { Command } from "commander";
+import { printJson, printTable } from "../output.js";
+import { addSettingFlags } from "../settingsFlags.js";
+import { countDueFiles, withManifest } from "./manifest.js";
+
+/**
+ * `compacter status`: what an operator checks first when something is off — the queues
+ * (is ingest keeping up, is anything dead-lettered), the due work, and the files that
+ * need a person (quarantined, rejected).
+ */
+export function registerStatus(program: Command): Command {
+  return addSettingFlags(
+    program
+      .command("status")
+      .description(
+        "Queue depths (ingest, compaction and their DLQs), partitions due now, pending / late / quarantined / " +
+          "rejected counts, the oldest pending file, and pending files per partition",
+      )
+      .option("--json", "print JSON"),
+    ["manifestTable", "ingestQueueUrl", "ingestDlqUrl", "compactionQueueUrl", "compactionDlqUrl"],
+  ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
+    const report = await withManifest(flags, async ({ config, clients, store }) => {
+      const nowMs = Date.now();
+      const [queues, due, quarantined, rejected] = await Promise.all([
+        queueDepths(clients.sqs, config),
+        store.listDue(),
+        store.listProblems("quarantined"),
+        store.listProblems("rejected"),
+      ]);
+      return buildReport({ nowMs, queues, due, quarantined: quarantined.length, rejected: rejected.length });
+    });
+    if (flags.json) return printJson(report);
+    printHuman(report);
+  });
+}
+
+type QueueName = "ingest" | "ingestDlq" | "compaction" | "compactionDlq";
+type QueueReport =
+  | (QueueDepth & { readonly configured: true })
+  | { readonly configured: false; readonly error?: string };
+
+async function queueDepths(sqs: SQSClient, config: CompacterConfig): Promise<Record<QueueName, QueueReport>> {
+  const depth = async (url: string | undefined): Promise<QueueReport> => {
+    if (!url) return { configured: false };
+    try {
+      return { configured: true, ...(await getQueueDepth(sqs, url)) };
+    } catch (error) {
+      return { configured: false, error: (error as Error).message };
+    }
+  };
+  const dlq = async (configured: string, queueUrl: string) =>
+    configured || (queueUrl ? await findDeadLetterQueueUrl(sqs, queueUrl).catch(() => undefined) : undefined);
+  const [ingestDlqUrl, compactionDlqUrl] = await Promise.all([
+    dlq(config.ingestDlqUrl, config.ingestQueueUrl),
+    dlq(config.compactionDlqUrl, config.compactionQueueUrl),
+  ]);
+  const [ingest, ingestDlq, compaction, compactionDlq] = await Promise.all([
+    depth(config.ingestQueueUrl),
+    depth(ingestDlqUrl),
+    depth(config.compactionQueueUrl),
+    depth(compactionDlqUrl),
+  ]);
+  return { ingest, ingestDlq, compaction, compactionDlq };
+}
+
+export interface StatusReport {
+  readonly now: string;
+  readonly queues: Record<QueueName, QueueReport>;
+  /** Partitions with anything due at or before now (files, a merge, a commit to finish). */
+  readonly partitionsDueNow: number;
+  readonly counts: {
+    readonly pending: number;
+    /** Pending files that arrived after their hour's window closed. */
+    readonly late: number;
+    /** Removed files whose rows still have to leave the lake. */
+    readonly removed: number;
+    readonly quarantined: number;
+    readonly rejected: number;
+  };
+  readonly oldestPending: { readonly arrivedAt: string; readonly ageMs: number } | null;
+  /** Partitions with due work, by day then district. */
+  readonly partitions: readonly {
+    readonly day: string;
+    readonly district: string;
+    readonly pending: number;
+    readonly late: number;
+    readonly removed: number;
+    readonly nextDueAt: string;
+    readonly dueNow: boolean;
+  }[];
+}
+
+function buildReport(input: {
+  nowMs: number;
+  queues: Record<QueueName, QueueReport>;
+  due: readonly DueEntry[];
+  quarantined: number;
+  rejected: number;
+}): StatusReport {
+  const now = new Date(input.nowMs).toISOString();
+  const byPartition = countDueFiles(input.due);
+  const partitions = [...byPartition.entries()]
+    .map(([label, counts]) => {
+      const [day = "", district = ""] = label.split("/");
+      return { day, district, ...counts, dueNow: counts.nextDueAt <= now };
+    })
+    .sort((a, b) => a.day.localeCompare(b.day) || a.district.localeCompare(b.district));
+  const pendingFiles = input.due.filter((e) => e.kind === "file" && e.status === FILE_STATUS.pending);
+  const oldest = pendingFiles
+    .map((e) => e.arrivedAt)
+    .filter((a): a is string => a !== undefined)
+    .sort()[0];
+  return {
+    now,
+    queues: input.queues,
+    partitionsDueNow: partitions.filter((p) => p.dueNow).length,
+    counts: {
+      pending: pendingFiles.length,
+      late: pendingFiles.filter((e) => e.late).length,
+      removed: partitions.reduce((n, p) => n + p.removed, 0),
+      quarantined: input.quarantined,
+      rejected: input.rejected,
+    },
+    oldestPending: oldest ? { arrivedAt: oldest, ageMs: input.nowMs - Date.parse(oldest) } : null,
+    partitions,
+  };
+}
+
+const QUEUE_LABELS: Record<QueueName, string> = {
+  ingest: "ingest",
+  ingestDlq: "ingest DLQ",
+  compaction: "compaction",
+  compactionDlq: "compaction DLQ",
+};
+
+function printHuman(report: StatusReport): void {
+  process.stdout.write("Queues\n");
+  printTable(
+    (Object.keys(QUEUE_LABELS) as QueueName[]).map((name) => {
+      const q = report.queues[name];
+      return q.configured
+        ? {
+            queue: QUEUE_LABELS[name],
+            waiting: q.visible,
+            "in flight": q.inFlight,
+            delayed: q.delayed,
+            url: q.queueUrl,
+          }
+        : { queue: QUEUE_LABELS[name], url: q.error ? `error: ${q.error}` : "(not configured)" };
+    }),
+    ["queue", "waiting", "in flight", "delayed", "url"],
+  );
+  process.stdout.write("\nManifest\n");
+  const age = report.oldestPending
+    ? `${formatAge(report.oldestPending.ageMs)} (${report.oldestPending.arrivedAt})`
+    : "";
+  printTable([
+    {
+      "due now": report.partitionsDueNow,
+      pending: report.counts.pending,
+      late: report.counts.late,
+      removed: report.counts.removed,
+      quarantined: report.counts.quarantined,
+      rejected: report.counts.rejected,
+      "oldest pending": age,
+    },
+  ]);
+  process.stdout.write("\nPartitions with due work\n");
+  printTable(
+    report.partitions.map((p) => ({
+      day: p.day,
+      district: p.district,
+      pending: p.pending,
+      late: p.late,
+      removed: p.removed,
+      "next due": p.nextDueAt,
+      "due now": p.dueNow ? "yes" : "",
+    })),
+  );
+}
+
+/** Rounded to a unit a person reads at a glance. */
+function formatAge(ms: number): string {
+  const units = [86_400_000, 3_600_000, 60_000, 1000];
+  const unit = units.find((u) => ms >= u) ?? 1000;
+  return formatDuration(Math.max(unit, Math.floor(ms / unit) * unit));
+}

@@ -1,0 +1,58 @@
+import {
+  createAwsClients,
+  DeadLetters,
+  DynamoManifestStore,
+  type ProcessDeps,
+  processIngestMessages,
+} from "@compacter/aws";
+import { createLogger, loadConfig } from "@compacter/core";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+
+/**
+ * The ingest Lambda (SQS event source with partial batch responses): env → config →
+ * adapters → the core's ingest. A message that can never be valid is copied to the DLQ
+ * here and reported as done, so it doesn't burn retries; a retryable failure is reported
+ * in `batchItemFailures` and comes back after the queue's visibility timeout.
+ */
+export function createIngestHandler(deps: ProcessDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const dispositions = await processIngestMessages(
+      event.Records.map((record) => ({ messageId: record.messageId, body: record.body })),
+      deps,
+    );
+    return {
+      batchItemFailures: dispositions
+        .filter((d) => d.status === "retry")
+        .map((d) => ({ itemIdentifier: d.messageId })),
+    };
+  };
+}
+
+let cold: { deps: ProcessDeps; queueArn: string | undefined } | undefined;
+
+/** The Lambda entry point; adapters are built once per container, on the first event. */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const queueArn = event.Records[0]?.eventSourceARN;
+  if (!cold || (!cold.queueArn && queueArn)) cold = { deps: buildDeps(process.env, queueArn), queueArn };
+  return createIngestHandler(cold.deps)(event);
+}
+
+function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): ProcessDeps {
+  const config = loadConfig({ env });
+  const log = createLogger({ level: config.logLevel, fields: { role: "ingest" } });
+  const clients = createAwsClients();
+  return {
+    config,
+    log,
+    store: new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable }),
+    deadLetters: new DeadLetters(
+      clients.sqs,
+      {
+        ...(config.ingestDlqUrl ? { dlqUrl: config.ingestDlqUrl } : {}),
+        ...(config.ingestQueueUrl ? { queueUrl: config.ingestQueueUrl } : {}),
+        ...(queueArn ? { queueArn } : {}),
+      },
+      log,
+    ),
+  };
+}
