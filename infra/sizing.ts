@@ -1,0 +1,89 @@
+/**
+ * The shapes of the Lambda functions and the queue timings that depend on them, as plain
+ * data: the SST modules build resources from these numbers, and test/infra checks the
+ * relations between them without the SST runtime.
+ */
+import duckdbPackage from "../packages/duckdb/package.json" with { type: "json" };
+
+/**
+ * Lambda deprecates nodejs20.x in 2026 (no new functions, then no updates); 22 is the oldest
+ * runtime that stays deployable, and the code runs unchanged on it.
+ */
+export const LAMBDA_RUNTIME = "nodejs22.x";
+
+/** The DuckDB binding the compactor ships is the linux-x64 glibc one (Lambda is Amazon Linux). */
+export const LAMBDA_ARCHITECTURE = "x86_64";
+
+export const INGEST = {
+  timeoutSeconds: 60,
+  memoryMb: 512,
+  batchSize: 10,
+  /** Fewer, fuller invocations during a burst; latency is irrelevant next to `closeAfter`. */
+  batchWindowSeconds: 5,
+} as const;
+
+/**
+ * AWS's rule for a queue drained by Lambda: at least six times the function timeout plus the
+ * batching window, so a batch retried after throttling is not redelivered while it still runs.
+ */
+export const INGEST_QUEUE_VISIBILITY_SECONDS = 6 * INGEST.timeoutSeconds + INGEST.batchWindowSeconds;
+
+export const COMPACTOR = {
+  /** Lambda's maximum. Partitions that need longer belong on the Fargate task. */
+  timeoutSeconds: 900,
+  /** Lambda's maximum /tmp: downloads, staged Parquet and DuckDB's spill files live there. */
+  storageMb: 10_240,
+  /** One partition per invocation: a failure retries exactly that partition. */
+  batchSize: 1,
+  /** Lambda's maximum; memory also buys vCPUs (6 at 10 GB). */
+  defaultMemoryMb: 10_240,
+  /** Share of the function's memory DuckDB may use before it spills; the rest is Node and buffers. */
+  duckdbMemoryShare: 0.75,
+} as const;
+
+/**
+ * Longer than one full compactor run, so a job is never handed to a second invocation while
+ * the first is still working on it, with room for one throttled retry by the event source
+ * mapping. A crashed run's job comes back after this; the sweep re-sends due partitions
+ * every minute anyway, so nothing waits on it.
+ */
+export const COMPACTION_QUEUE_VISIBILITY_SECONDS = 2 * COMPACTOR.timeoutSeconds;
+
+export const SWEEP = {
+  timeoutSeconds: 120,
+  memoryMb: 512,
+} as const;
+
+/** Main queues keep messages a week, DLQs the SQS maximum, so a DLQ message outlives its source's clock. */
+export const QUEUE_RETENTION_SECONDS = 7 * 86_400;
+export const DLQ_RETENTION_SECONDS = 14 * 86_400;
+
+/** Staged outputs older than this are garbage: every commit publishes or abandons them within minutes. */
+export const STAGING_EXPIRY_DAYS = 3;
+export const ABORT_MULTIPART_AFTER_DAYS = 1;
+
+const duckdbVersion = duckdbPackage.dependencies["@duckdb/node-api"];
+
+/**
+ * Packages SST installs next to the compactor's bundle instead of bundling (native code).
+ * Versions are pinned to what @compacter/duckdb is tested with: SST's array form installs
+ * `*`, i.e. whatever is newest on the day of the deploy. The platform binding is listed
+ * explicitly because npm treats it as an optional dependency and, when the deploying machine
+ * is not Linux (a Mac), cannot tell which libc the target has and silently skips it; a
+ * direct dependency is installed because SST runs `npm install --force`.
+ */
+export const COMPACTOR_NODEJS_INSTALL = {
+  "@duckdb/node-api": duckdbVersion,
+  "@duckdb/node-bindings-linux-x64": duckdbVersion,
+} as const;
+
+/**
+ * The Fargate compactor, for partitions Lambda cannot finish in 15 minutes or 10 GB of disk:
+ * 8 vCPU / 32 GB (≈ $0.47 an hour in us-east-1, billed per second while a task runs) and
+ * Fargate's largest ephemeral disk.
+ */
+export const FARGATE_COMPACTOR = {
+  cpu: "8 vCPU",
+  memoryGb: 32,
+  storageGb: 200,
+} as const;
