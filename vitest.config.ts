@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // One local AWS stack for the whole run; tests reach it through test/helpers/localStack.ts.
+    globalSetup: ["test/helpers/globalSetup.ts"],
     // Integration tests run real emulators and DuckDB; give them room without
     // asserting on time anywhere.
     testTimeout: 120_000,

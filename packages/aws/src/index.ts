@@ -1,1 +1,9 @@
-export {};
+export * from "./clients.js";
+export * from "./compaction/CompactionConsumer.js";
+export * from "./ingest/DeadLetters.js";
+export * from "./ingest/IngestConsumer.js";
+export * from "./ingest/processIngestMessages.js";
+export * from "./manifest/DynamoManifestStore.js";
+export * from "./objects/S3ObjectStore.js";
+export * from "./queues/SqsJobQueue.js";
+export * from "./queues/queueInfo.js";

@@ -1,1 +1,12 @@
-export {};
+export * from "./dynamoServer.js";
+export * from "./envFile.js";
+export * from "./errors.js";
+export * from "./fauxqsInternals.js";
+export * from "./fauxqsServer.js";
+export * from "./localStack.js";
+export * from "./notifications/deliveryFaults.js";
+export * from "./notifications/eventRecord.js";
+export * from "./notifications/NotificationBridge.js";
+export * from "./notifications/notificationConfig.js";
+export * from "./notifications/sequencer.js";
+export * from "./resources.js";
