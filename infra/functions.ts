@@ -2,7 +2,8 @@
  * The three Lambda roles. Each links only what it touches:
  *   ingest     manifest table, ingest DLQ (a message that can never be valid is moved there)
  *   sweep      manifest table, compaction queue, lake bucket (orphan cleanup)
- *   compactor  manifest table, raw bucket (read only), lake bucket (+ the Fargate task, if any)
+ *   compactor  manifest table, raw bucket (read only), lake bucket, compaction DLQ (an invalid job is
+ *              moved there) (+ the Fargate task, if any)
  * Receiving from and deleting on a subscribed queue is granted by the subscription itself.
  *
  * Concurrency is capped on the event source mappings (`maximumConcurrency`), not with
@@ -15,7 +16,7 @@ import { stage } from "./deployConfig.js";
 import { workerEnvironment } from "./environment.js";
 import { compactorTask } from "./fargate.js";
 import { manifestTable } from "./manifest.js";
-import { compactionQueue, ingestDlq, ingestQueue } from "./queues.js";
+import { compactionDlq, compactionQueue, ingestDlq, ingestQueue } from "./queues.js";
 import {
   COMPACTOR,
   COMPACTOR_NODEJS_INSTALL,
@@ -72,7 +73,7 @@ export const compactorSubscriber = compactionQueue.subscribe(
     memory: `${stage.compactorMemoryMb} MB`,
     storage: `${COMPACTOR.storageMb} MB`,
     nodejs: { install: { ...COMPACTOR_NODEJS_INSTALL } },
-    link: [manifestTable, rawBucketLink, lakeBucketLink, ...(compactorTask ? [compactorTask] : [])],
+    link: [manifestTable, rawBucketLink, lakeBucketLink, compactionDlq, ...(compactorTask ? [compactorTask] : [])],
     environment: workerEnvironment({
       [SETTINGS.tempDir.env]: LAMBDA_TEMP_DIR,
       [SETTINGS.memoryLimitBytes.env]: `${duckdbMemoryMiB}MiB`,

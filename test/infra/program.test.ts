@@ -95,7 +95,7 @@ describe("sst.config.ts run() with default settings", () => {
     expect(sweep.handler).toBe("packages/functions/src/sweep.handler");
     expect(sweep.link).toEqual(["ManifestTable", "CompactionQueue", "LakeBucket"]);
     expect(compactor.fn.handler).toBe("packages/functions/src/compactor.handler");
-    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket"]);
+    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket", "CompactionDlq"]);
   });
 
   it("gives the compactor read-only access to raw data and full object access to the lake", async () => {
@@ -328,7 +328,7 @@ describe("sst.config.ts run() with deploy settings", () => {
     });
     expect(task.environment.COMPACTER_MANIFEST_TABLE).toBe("ManifestTable.name");
     const compactor = subscription(platform.call("CompactionQueue.subscribe"));
-    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket", "CompactorTask"]);
+    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket", "CompactionDlq", "CompactorTask"]);
   });
 
   it("subscribes the alarm address when one is given", async () => {

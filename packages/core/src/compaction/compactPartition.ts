@@ -151,7 +151,8 @@ async function runGeneration(
   const attemptId = newAttemptId(startedAt);
   const generation = (state?.generation ?? 0) + 1;
   const log = deps.log.child({ generation, attemptId, plan: plan.kind });
-  const workDir = join(config.tempDir || join(tmpdir(), "compacter"), `compact-${attemptId}`);
+  const baseDir = config.tempDir || join(tmpdir(), "compacter");
+  const workDir = join(baseDir, `compact-${attemptId}`);
   const rawDir = join(workDir, "raw");
   const lakeDir = join(workDir, "lake");
   const outDir = join(workDir, "out");
@@ -198,7 +199,8 @@ async function runGeneration(
       limits: {
         memoryLimitBytes: config.memoryLimitBytes,
         threads: config.threads,
-        tempDir: join(workDir, "duckdb"),
+        // Stable across jobs, so the engine keeps one DuckDB instance for the process.
+        tempDir: join(baseDir, "duckdb"),
         zstdLevel: config.zstdLevel,
       },
       signal,

@@ -1,0 +1,114 @@
+import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  type CompactionDeps,
+  type CompactionOutcome,
+  compactPartition,
+  decodeCompactionJob,
+  InvalidEventError,
+  partitionLabel,
+} from "@compacter/core";
+import { Consumer } from "sqs-consumer";
+import type { DeadLetters } from "../ingest/DeadLetters.js";
+import { abortableReceives } from "../ingest/IngestConsumer.js";
+
+/**
+ * The long-running compactor: `compactionConcurrency` loops, each taking one partition
+ * job at a time from the compaction queue. A heartbeat keeps the message invisible for as
+ * long as the compaction runs. The message is deleted once the partition is handled —
+ * committed, nothing due, or busy (another worker holds the lease and will see the same
+ * due work; the sweep re-sends a job if anything is left). A failure leaves it on the
+ * queue: it comes back after the visibility timeout, and the redrive policy parks a
+ * partition that keeps failing in the DLQ.
+ */
+export interface CompactionConsumerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly deps: CompactionDeps;
+  readonly deadLetters: DeadLetters;
+  readonly onOutcome?: (outcome: CompactionOutcome) => void;
+}
+
+export class CompactionConsumer {
+  private readonly loops: Consumer[] = [];
+  private readonly drain = new AbortController();
+  private stopped: Promise<void> | undefined;
+  private readonly outcomes = { committed: 0, nothing: 0, busy: 0, conflict: 0, failed: 0, invalid: 0 };
+
+  constructor(private readonly options: CompactionConsumerOptions) {
+    const { config, log } = options.deps;
+    const visibilityTimeout = Math.max(1, Math.ceil(config.queueVisibilityTimeoutMs / 1000));
+    const sqs = abortableReceives(options.sqs, this.drain.signal);
+    for (let i = 0; i < config.compactionConcurrency; i++) {
+      const consumer = Consumer.create({
+        queueUrl: options.queueUrl,
+        sqs,
+        batchSize: 1,
+        waitTimeSeconds: Math.min(20, Math.max(0, Math.round(config.pollWaitMs / 1000))),
+        visibilityTimeout,
+        ...(visibilityTimeout >= 3 ? { heartbeatInterval: Math.floor(visibilityTimeout / 3) } : {}),
+        pollingCompleteWaitTimeMs: config.queueVisibilityTimeoutMs,
+        handleMessage: (message) => this.handle(message),
+      });
+      consumer.on("error", (error, messages) => {
+        if (this.drain.signal.aborted && messages === undefined) return; // the cancelled long poll
+        log.warn("compaction queue error", { error, queueUrl: options.queueUrl });
+      });
+      consumer.on("processing_error", (error) => {
+        this.outcomes.failed += 1;
+        log.error("compaction failed; the job will be retried after its visibility timeout", { error });
+      });
+      this.loops.push(consumer);
+    }
+  }
+
+  start(): void {
+    for (const loop of this.loops) loop.start();
+    this.options.deps.log.info("compaction consumer started", { loops: this.loops.length });
+  }
+
+  /** Stops polling; a compaction in hand gets up to the visibility timeout to finish. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      const stopped = this.loops
+        .filter((loop) => loop.status.isRunning)
+        .map((loop) => new Promise<void>((resolve) => loop.once("stopped", () => resolve())));
+      for (const loop of this.loops) loop.stop();
+      this.drain.abort();
+      await Promise.all(stopped);
+    })();
+    return this.stopped;
+  }
+
+  stats(): Readonly<typeof this.outcomes> {
+    return { ...this.outcomes };
+  }
+
+  private async handle(message: Message): Promise<Message> {
+    const body = message.Body ?? "";
+    let job: ReturnType<typeof decodeCompactionJob>;
+    try {
+      job = decodeCompactionJob(body);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      this.outcomes.invalid += 1;
+      const reason = error.message;
+      const messageId = message.MessageId ?? "";
+      if (!(await this.options.deadLetters.send({ messageId, body, reason }))) throw error;
+      this.options.deps.log.error("invalid compaction job moved to the dead-letter queue", {
+        messageId,
+        reason,
+      });
+      return message;
+    }
+    const outcome = await compactPartition(this.options.deps, job);
+    this.outcomes[outcome.status] += 1;
+    this.options.deps.log.info("compaction job done", {
+      partition: partitionLabel(outcome.partition),
+      status: outcome.status,
+      plan: outcome.plan,
+      generation: outcome.generation,
+    });
+    this.options.onOutcome?.(outcome);
+    return message;
+  }
+}

@@ -1,0 +1,81 @@
+import { type CompactionOutcome, compactPartition, type PartitionId, partitionLabel } from "@compacter/core";
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { createRuntime } from "@compacter/worker";
+import type { Command } from "commander";
+import { UsageError } from "../main.js";
+import { printJson, printTable } from "../output.js";
+import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
+import { partitionFromFlags } from "./partitionFlags.js";
+
+/**
+ * `compacter compact`: compact one partition now, in this process (an operator forcing a
+ * merge, the Fargate task for a partition too large for Lambda), or every partition that
+ * is due (`--due`). Same lease and commit protocol as the worker, so it is safe while
+ * workers run.
+ */
+export function registerCompact(program: Command): Command {
+  return addSettingFlags(
+    program
+      .command("compact")
+      .description("Compact a partition now (or every partition due now) in this process")
+      .option("--day <YYYY-MM-DD>", "partition day (hiveperiod)")
+      .option("--district <X>", "partition district")
+      .option("--merge", "merge the partition into one sorted file even if an append would do")
+      .option("--due", "compact every partition that has work due now")
+      .option("--json", "print JSON"),
+  ).action(
+    async (flags: { day?: string; district?: string; merge?: boolean; due?: boolean; json?: boolean }) => {
+      if (flags.due && (flags.day || flags.district))
+        throw new UsageError("use either --due or --day/--district");
+      const config = configFromFlags(flags as Record<string, unknown>);
+      const runtime = createRuntime(config, { role: "compact" });
+      const engine = createDuckDbEngine();
+      try {
+        const partitions: PartitionId[] = flags.due
+          ? await duePartitions(runtime.store)
+          : [partitionFromFlags(flags, "compact")];
+        const outcomes: CompactionOutcome[] = [];
+        for (const partition of partitions) {
+          outcomes.push(
+            await compactPartition(runtime.compactionDeps(engine), {
+              partition,
+              ...(flags.merge ? { forceMerge: true } : {}),
+            }),
+          );
+        }
+        if (flags.json) return printJson(outcomes.map(summarise));
+        printTable(outcomes.map(summarise));
+        if (outcomes.some((o) => o.status === "busy")) {
+          process.stderr.write("a partition is leased by another worker; it will be compacted there\n");
+        }
+      } finally {
+        await engine.close();
+        runtime.close();
+      }
+    },
+  );
+}
+
+async function duePartitions(store: { listDue(until?: string): Promise<{ partition: PartitionId }[]> }) {
+  const due = await store.listDue(new Date().toISOString());
+  const unique = new Map(due.map((d) => [partitionLabel(d.partition), d.partition]));
+  return [...unique.values()];
+}
+
+function summarise(outcome: CompactionOutcome) {
+  const h = outcome.history;
+  return {
+    partition: partitionLabel(outcome.partition),
+    status: outcome.status,
+    plan: outcome.plan ?? "",
+    reason: outcome.reason ?? "",
+    generation: outcome.generation ?? "",
+    rolledForward: outcome.rolledForward,
+    inputs: h?.inputs.length ?? 0,
+    quarantined: h?.inputs.filter((f) => f.outcome === "quarantined").length ?? 0,
+    rowsOut: h?.rowsOut ?? 0,
+    outputs: h?.outputs.length ?? 0,
+    bytesOut: h?.bytesOut ?? 0,
+    durationMs: h?.durationMs ?? 0,
+  };
+}

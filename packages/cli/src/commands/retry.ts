@@ -1,0 +1,76 @@
+import { parseRawKey, partitionLabel, type RawFileRecord } from "@compacter/core";
+import { createRuntime } from "@compacter/worker";
+import type { Command } from "commander";
+import { UsageError } from "../main.js";
+import { printJson, printTable } from "../output.js";
+import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
+import { partitionFromFlags } from "./partitionFlags.js";
+
+/**
+ * `compacter retry`: quarantined files become pending and due now, so the next sweep
+ * compacts them (after a fix — e.g. the device re-uploaded, or a bug was fixed). A file
+ * that still can't be read is quarantined again with its error.
+ */
+export function registerRetry(program: Command): Command {
+  return addSettingFlags(
+    program
+      .command("retry")
+      .description("Re-queue quarantined files: one key, one partition, or all of them")
+      .option("--key <raw key>", "one raw file")
+      .option("--day <YYYY-MM-DD>", "every quarantined file of a partition (with --district)")
+      .option("--district <X>", "partition district")
+      .option("--all", "every quarantined file")
+      .option("--json", "print JSON"),
+    ["manifestTable", "rawPrefix", "keyTimeZone", "partitionTimeZone"],
+  ).action(
+    async (flags: { key?: string; day?: string; district?: string; all?: boolean; json?: boolean }) => {
+      const modes = [
+        flags.key !== undefined,
+        flags.day !== undefined || flags.district !== undefined,
+        flags.all === true,
+      ];
+      if (modes.filter(Boolean).length !== 1) {
+        throw new UsageError("say what to retry: --key K, or --day D --district X, or --all");
+      }
+      const config = configFromFlags(flags as Record<string, unknown>);
+      const runtime = createRuntime(config, { role: "retry" });
+      try {
+        const { store } = runtime;
+        let candidates: RawFileRecord[];
+        if (flags.key !== undefined) {
+          const parsed = parseRawKey(flags.key, config);
+          if (!parsed.ok) throw new UsageError(`--key: ${parsed.reason}`);
+          const file = await store.getFile(parsed.value.partition, flags.key);
+          candidates = file ? [file] : [];
+        } else if (flags.all) {
+          candidates = (await store.listProblems("quarantined")).filter(
+            (f): f is RawFileRecord => "partition" in f,
+          );
+        } else {
+          candidates = await store.listFiles(partitionFromFlags(flags, "retry"), "quarantined");
+        }
+        const now = new Date().toISOString();
+        const results = [];
+        for (const file of candidates) {
+          const requeued =
+            file.status === "quarantined" &&
+            (await store.requeueQuarantined(file.partition, file.key, now, now));
+          results.push({
+            partition: partitionLabel(file.partition),
+            key: file.key,
+            requeued,
+            was: file.status,
+            error: file.error ?? "",
+          });
+        }
+        if (flags.json) return printJson(results);
+        printTable(results);
+        process.stderr.write(
+          `${results.filter((r) => r.requeued).length} file(s) re-queued; the next sweep compacts them\n`,
+        );
+      } finally {
+        runtime.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,43 @@
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { createRuntime, Worker } from "@compacter/worker";
+import type { Command } from "commander";
+import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
+
+/**
+ * `compacter run`: the long-running worker — ingest, sweep and compaction in one process,
+ * against AWS or any endpoints (`AWS_ENDPOINT_URL`, …). Runs until SIGTERM/SIGINT, then
+ * drains: no new work is taken and work in hand finishes.
+ */
+export function registerRun(program: Command): Command {
+  return addSettingFlags(
+    program
+      .command("run")
+      .description("Run ingest, sweep and compaction in this process until SIGTERM/Ctrl-C")
+      .option("--no-ingest", "do not consume the ingest queue")
+      .option("--no-sweep", "do not look for due partitions (another process does)")
+      .option("--no-compaction", "do not consume the compaction queue"),
+  ).action(
+    async (flags: { ingest: boolean; sweep: boolean; compaction: boolean } & Record<string, unknown>) => {
+      const config = configFromFlags(flags);
+      const runtime = createRuntime(config, { role: "worker" });
+      const engine = createDuckDbEngine();
+      const worker = new Worker(runtime, engine, {
+        roles: { ingest: flags.ingest, sweep: flags.sweep, compaction: flags.compaction },
+      });
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+        process.once("SIGINT", () => resolve("SIGINT"));
+      });
+      worker.start();
+      runtime.log.info("worker running", {
+        roles: { ingest: flags.ingest, sweep: flags.sweep, compaction: flags.compaction },
+      });
+      const signal = await stopped;
+      runtime.log.info("draining", { signal });
+      await worker.stop();
+      await engine.close();
+      runtime.log.info("worker stopped", { ...worker.stats() });
+      runtime.close();
+    },
+  );
+}

@@ -1,0 +1,39 @@
+import { type CompacterConfig, loadConfig, type SettingName } from "@compacter/core";
+import { Resource } from "sst";
+
+/**
+ * Lambda config: the resources SST linked to this function (read through `Resource`,
+ * i.e. the `SST_RESOURCE_<Name>` variables) win over the `COMPACTER_*` environment the
+ * infra also sets. `Resource` stays here, in the handler package: the core only ever sees
+ * the plain config.
+ */
+const LINKS: readonly {
+  readonly resource: string;
+  readonly property: "name" | "url";
+  readonly setting: SettingName;
+}[] = [
+  { resource: "ManifestTable", property: "name", setting: "manifestTable" },
+  { resource: "RawBucket", property: "name", setting: "rawBucket" },
+  { resource: "LakeBucket", property: "name", setting: "lakeBucket" },
+  { resource: "CompactionQueue", property: "url", setting: "compactionQueueUrl" },
+  { resource: "IngestDlq", property: "url", setting: "ingestDlqUrl" },
+];
+
+export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): CompacterConfig {
+  const overrides: Partial<Record<SettingName, string>> = {};
+  for (const link of LINKS) {
+    const value = linked(link.resource, link.property);
+    if (value) overrides[link.setting] = value;
+  }
+  return loadConfig({ env, overrides });
+}
+
+function linked(resource: string, property: string): string | undefined {
+  try {
+    const value = (Resource as unknown as Record<string, Record<string, unknown>>)[resource]?.[property];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  } catch {
+    // Not linked to this function (SST throws on access): the environment decides.
+    return undefined;
+  }
+}

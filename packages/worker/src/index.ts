@@ -1,0 +1,3 @@
+export * from "./faults.js";
+export * from "./runtime.js";
+export * from "./Worker.js";

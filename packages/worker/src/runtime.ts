@@ -1,0 +1,92 @@
+import { hostname } from "node:os";
+import {
+  type AwsClients,
+  createAwsClients,
+  DeadLetters,
+  DynamoManifestStore,
+  S3ObjectStore,
+  SqsJobQueue,
+} from "@compacter/aws";
+import {
+  type CompacterConfig,
+  type CompactionDeps,
+  type CompactionEngine,
+  createLogger,
+  type FaultInjector,
+  type Logger,
+  systemClock,
+} from "@compacter/core";
+import { faultsFromEnv } from "./faults.js";
+
+/**
+ * Config → adapters: the one place the CLI, the long-running worker and the Lambda
+ * handlers build their S3, SQS and DynamoDB adapters, so every entry point runs the same
+ * core against the same wiring.
+ */
+export interface Runtime {
+  readonly config: CompacterConfig;
+  readonly log: Logger;
+  readonly clients: AwsClients;
+  readonly store: DynamoManifestStore;
+  readonly objects: S3ObjectStore;
+  readonly jobs: SqsJobQueue;
+  readonly faults: FaultInjector;
+  /** "host/pid": names this process in leases and history. */
+  readonly workerId: string;
+  /** Dead-letter queue of the ingest queue (configured, or found from its redrive policy). */
+  readonly ingestDeadLetters: DeadLetters;
+  /** Dead-letter queue of the compaction queue. */
+  readonly compactionDeadLetters: DeadLetters;
+  compactionDeps(engine: CompactionEngine): CompactionDeps;
+  close(): void;
+}
+
+export interface RuntimeOptions {
+  readonly clients?: AwsClients;
+  readonly log?: Logger;
+  readonly faults?: FaultInjector;
+  /** Added to every log line ("ingest", "compactor", …). */
+  readonly role?: string;
+}
+
+export function createRuntime(config: CompacterConfig, options: RuntimeOptions = {}): Runtime {
+  const clients = options.clients ?? createAwsClients();
+  const ownsClients = options.clients === undefined;
+  const workerId = `${hostname()}/${process.pid}`;
+  const log =
+    options.log ??
+    createLogger({
+      level: config.logLevel,
+      fields: options.role ? { role: options.role, worker: workerId } : { worker: workerId },
+    });
+  const store = new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable });
+  const objects = new S3ObjectStore(clients.s3);
+  const faults = options.faults ?? faultsFromEnv();
+  const deadLetters = (dlqUrl: string, queueUrl: string) =>
+    new DeadLetters(clients.sqs, { ...(dlqUrl ? { dlqUrl } : {}), ...(queueUrl ? { queueUrl } : {}) }, log);
+  return {
+    config,
+    log,
+    clients,
+    store,
+    objects,
+    jobs: new SqsJobQueue(clients.sqs, config.compactionQueueUrl),
+    faults,
+    workerId,
+    ingestDeadLetters: deadLetters(config.ingestDlqUrl, config.ingestQueueUrl),
+    compactionDeadLetters: deadLetters(config.compactionDlqUrl, config.compactionQueueUrl),
+    compactionDeps: (engine) => ({
+      store,
+      objects,
+      engine,
+      config,
+      clock: systemClock,
+      faults,
+      log,
+      workerId,
+    }),
+    close: () => {
+      if (ownsClients) clients.destroy();
+    },
+  };
+}
