@@ -73,7 +73,13 @@ export const compactorSubscriber = compactionQueue.subscribe(
     memory: `${stage.compactorMemoryMb} MB`,
     storage: `${COMPACTOR.storageMb} MB`,
     nodejs: { install: { ...COMPACTOR_NODEJS_INSTALL } },
-    link: [manifestTable, rawBucketLink, lakeBucketLink, compactionDlq, ...(compactorTask ? [compactorTask] : [])],
+    link: [
+      manifestTable,
+      rawBucketLink,
+      lakeBucketLink,
+      compactionDlq,
+      ...(compactorTask ? [compactorTask] : []),
+    ],
     environment: workerEnvironment({
       [SETTINGS.tempDir.env]: LAMBDA_TEMP_DIR,
       [SETTINGS.memoryLimitBytes.env]: `${duckdbMemoryMiB}MiB`,

@@ -328,7 +328,13 @@ describe("sst.config.ts run() with deploy settings", () => {
     });
     expect(task.environment.COMPACTER_MANIFEST_TABLE).toBe("ManifestTable.name");
     const compactor = subscription(platform.call("CompactionQueue.subscribe"));
-    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket", "CompactionDlq", "CompactorTask"]);
+    expect(compactor.fn.link).toEqual([
+      "ManifestTable",
+      "RawBucket",
+      "LakeBucket",
+      "CompactionDlq",
+      "CompactorTask",
+    ]);
   });
 
   it("subscribes the alarm address when one is given", async () => {

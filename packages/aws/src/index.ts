@@ -5,5 +5,5 @@ export * from "./ingest/IngestConsumer.js";
 export * from "./ingest/processIngestMessages.js";
 export * from "./manifest/DynamoManifestStore.js";
 export * from "./objects/S3ObjectStore.js";
-export * from "./queues/SqsJobQueue.js";
 export * from "./queues/queueInfo.js";
+export * from "./queues/SqsJobQueue.js";

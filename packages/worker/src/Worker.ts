@@ -39,7 +39,7 @@ export class Worker {
 
   constructor(
     private readonly runtime: Runtime,
-    private readonly engine: CompactionEngine,
+    engine: CompactionEngine,
     private readonly options: WorkerOptions = {},
   ) {
     const roles = { ingest: true, sweep: true, compaction: true, ...options.roles };

@@ -31,7 +31,7 @@ function file(key: string, overrides: Partial<RawFileRecord> = {}): RawFileRecor
     status: "pending",
     eTag: `etag-${key}`,
     size: 100,
-    sequencer: "0".repeat(31) + "1",
+    sequencer: `${"0".repeat(31)}1`,
     arrivedAt: "2025-12-11T18:01:00.000Z",
     late: false,
     dueAt: "2025-12-11T19:00:00.000Z",
