@@ -5,6 +5,9 @@
 // `--env-file FILE` as its own flag (nodejs/node#54232) and exits when FILE is missing.
 import { register } from "tsx/esm/api";
 
+// Versions are pinned in package-lock.json, so the SDK's notice about its future Node
+// support is noise on every command's stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 register();
 const { main } = await import("../src/main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -92,10 +92,22 @@ export interface EngineResult {
   readonly schema: readonly ColumnSpec[];
   readonly addedColumns: readonly string[];
   readonly widenedColumns: readonly { name: string; from: string; to: string }[];
+  /**
+   * New fields seen only with null values in this job: not added yet, because nothing
+   * tells their type and no data is lost by waiting for a real value.
+   */
+  readonly nullOnlyFields?: readonly string[];
+  /**
+   * New fields that cannot become columns: their lake name equals an existing column's
+   * except for case, and DuckDB (like most engines) treats names case-insensitively.
+   */
+  readonly conflictingFields?: readonly string[];
   /** Per column: values that did not fit the column's type and became NULL. */
   readonly nulledValues: Readonly<Record<string, number>>;
   /** Rows read from `lake` inputs, rows of those dropped by `dropSources`, rows written. */
   readonly rowsFromLake: number;
   readonly rowsDropped: number;
   readonly rowsOut: number;
+  /** Wall time per engine stage, for logs and benchmarks. */
+  readonly stageMs?: Readonly<Record<string, number>>;
 }

@@ -1,0 +1,119 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import type { CompactionEngine, EngineJob, EngineLimits, EngineResult } from "@compacter/core";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { runCompaction } from "../compaction/runCompaction.js";
+import { CompactionAbortedError } from "../errors.js";
+import { ScanPool } from "../inspect/ScanPool.js";
+
+export interface DuckDbEngineOptions {
+  /**
+   * Worker threads validating raw files before DuckDB reads them.
+   * @defaultvalue the job's `threads`, or one per available core when that is 0
+   */
+  readonly scanWorkers?: number;
+}
+
+/** The DuckDB implementation of the compaction port. */
+export function createDuckDbEngine(options: DuckDbEngineOptions = {}): CompactionEngine {
+  return new DuckDbEngine(options);
+}
+
+interface OpenInstance {
+  readonly instance: DuckDBInstance;
+  /** Private directory (spill files, extension dir) under the job's tempDir. */
+  readonly dir: string;
+  readonly key: string;
+}
+
+/**
+ * One DuckDB instance for the engine's lifetime (re-created only if a job asks for other
+ * limits). Jobs run one after another: each uses every thread and the whole memory limit,
+ * so a process compacting several partitions at once should create one engine per slot.
+ */
+export class DuckDbEngine implements CompactionEngine {
+  private readonly options: DuckDbEngineOptions;
+  private open?: OpenInstance;
+  private pool?: ScanPool;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(options: DuckDbEngineOptions) {
+    this.options = options;
+  }
+
+  compact(job: EngineJob): Promise<EngineResult> {
+    const run = this.queue.then(() => this.run(job));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    this.pool?.terminate();
+    this.pool = undefined;
+    await this.closeInstance();
+  }
+
+  private async run(job: EngineJob): Promise<EngineResult> {
+    if (this.closed) throw new Error("the DuckDB engine is closed");
+    if (job.signal?.aborted) throw abortReason(job.signal);
+    const open = await this.instanceFor(job.limits);
+    const threads = resolveThreads(job.limits.threads);
+    this.pool ??= new ScanPool(this.options.scanWorkers ?? threads);
+    const scratchDir = await mkdtemp(join(open.dir, "job-"));
+    const connection = await open.instance.connect();
+    const onAbort = () => connection.interrupt();
+    job.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await runCompaction({ connection, pool: this.pool, scratchDir }, job);
+    } finally {
+      job.signal?.removeEventListener("abort", onAbort);
+      connection.closeSync();
+      await rm(scratchDir, { recursive: true, force: true });
+    }
+  }
+
+  private async instanceFor(limits: EngineLimits): Promise<OpenInstance> {
+    const key = JSON.stringify([limits.memoryLimitBytes, limits.threads, limits.tempDir]);
+    if (this.open?.key === key) return this.open;
+    await this.closeInstance();
+    await mkdir(limits.tempDir, { recursive: true });
+    const dir = await mkdtemp(join(limits.tempDir, "duckdb-"));
+    // Options go in the instance config, not SQL. Nothing may reach the network or $HOME:
+    // json, parquet and icu are built in, so autoload never needs to install anything.
+    const instance = await DuckDBInstance.create(":memory:", {
+      memory_limit: `${Math.floor(limits.memoryLimitBytes)}B`,
+      threads: String(resolveThreads(limits.threads)),
+      temp_directory: join(dir, "spill"),
+      extension_directory: join(dir, "extensions"),
+      secret_directory: join(dir, "secrets"),
+      home_directory: dir,
+      allow_persistent_secrets: "false",
+      autoinstall_known_extensions: "false",
+      autoload_known_extensions: "true",
+      preserve_insertion_order: "false",
+    });
+    this.open = { instance, dir, key };
+    return this.open;
+  }
+
+  private async closeInstance(): Promise<void> {
+    const open = this.open;
+    this.open = undefined;
+    if (!open) return;
+    open.instance.closeSync();
+    await rm(open.dir, { recursive: true, force: true });
+  }
+}
+
+function resolveThreads(threads: number): number {
+  return threads > 0 ? threads : availableParallelism();
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new CompactionAbortedError("compaction aborted");
+}

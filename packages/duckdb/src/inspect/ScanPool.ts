@@ -1,0 +1,132 @@
+import { Worker } from "node:worker_threads";
+import { CompactionAbortedError } from "../errors.js";
+import { type RawScan, scanRawFile } from "./scanRawFile.js";
+
+// The worker runs scanRawFile from its source text (see scanRawFile's comment). `__name`
+// is a no-op stand-in for the helper esbuild-based loaders (tsx, vitest) insert when they
+// keep function names.
+const WORKER_SOURCE = `
+"use strict";
+const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+const zlib = require("node:zlib");
+const { isUtf8 } = require("node:buffer");
+var __name = (target) => target;
+const scanRawFile = (${scanRawFile.toString()});
+let state = {};
+parentPort.on("message", async (task) => {
+  // A pathological batch (every line a different key order) must not grow the cache forever.
+  if (state.templates && state.templates.size > 10000) state = {};
+  try {
+    const result = await scanRawFile(task.path, { fs, zlib, isUtf8 }, state, task.cleanTo);
+    parentPort.postMessage({ id: task.id, result });
+  } catch (error) {
+    parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error) });
+  }
+});
+`;
+
+interface Task {
+  readonly id: number;
+  readonly path: string;
+  readonly cleanTo?: string;
+  readonly resolve: (scan: RawScan) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Worker threads that scan raw files in parallel (gunzip + validation is CPU work, and
+ * DuckDB is idle while it runs). Workers start on first use and keep their key-sequence
+ * cache between jobs.
+ */
+export class ScanPool {
+  private readonly size: number;
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: Task[] = [];
+  private readonly running = new Map<Worker, Task>();
+  private nextId = 0;
+
+  constructor(size: number) {
+    this.size = Math.max(1, size);
+  }
+
+  scan(path: string, cleanTo?: string): Promise<RawScan> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        id: this.nextId++,
+        path,
+        ...(cleanTo === undefined ? {} : { cleanTo }),
+        resolve,
+        reject,
+      });
+      this.pump();
+    });
+  }
+
+  /** Scans every path (bounded by the pool size), aborting all of it when `signal` fires. */
+  async scanAll(
+    items: readonly { path: string; cleanTo?: string }[],
+    signal?: AbortSignal,
+  ): Promise<RawScan[]> {
+    if (signal?.aborted) throw abortError(signal);
+    const onAbort = () => this.terminate(abortError(signal));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await Promise.all(items.map((item) => this.scan(item.path, item.cleanTo)));
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Stops every worker; queued and running scans reject with `reason`. */
+  terminate(reason: Error = new CompactionAbortedError("scan pool closed")): void {
+    for (const task of this.queue.splice(0)) task.reject(reason);
+    for (const [, task] of this.running) task.reject(reason);
+    this.running.clear();
+    for (const worker of this.workers.splice(0)) void worker.terminate();
+    this.idle.length = 0;
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop() ?? (this.workers.length < this.size ? this.spawn() : undefined);
+      if (!worker) return;
+      const task = this.queue.shift()!;
+      this.running.set(worker, task);
+      worker.postMessage({ id: task.id, path: task.path, cleanTo: task.cleanTo });
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // Idle workers must not keep the process alive.
+    worker.unref();
+    worker.on("message", (message: { id: number; result?: RawScan; error?: string }) => {
+      const task = this.running.get(worker);
+      this.running.delete(worker);
+      this.idle.push(worker);
+      if (task) {
+        if (message.error !== undefined)
+          task.reject(new Error(`scanning ${task.path} failed: ${message.error}`));
+        else task.resolve(message.result!);
+      }
+      this.pump();
+    });
+    worker.on("error", (error) => {
+      const task = this.running.get(worker);
+      this.running.delete(worker);
+      const index = this.workers.indexOf(worker);
+      if (index >= 0) this.workers.splice(index, 1);
+      task?.reject(error);
+      this.pump();
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+}
+
+function abortError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new CompactionAbortedError("compaction aborted");
+}

@@ -1,0 +1,249 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { CompactionEngine, RawInput } from "@compacter/core";
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hourOfLines, job, queryParquet, rawInput, Workspace } from "./fixtures.js";
+
+const HOUR = 1765472400;
+
+let ws: Workspace;
+let engine: CompactionEngine;
+
+beforeAll(() => {
+  ws = new Workspace();
+  engine = createDuckDbEngine();
+});
+
+afterAll(async () => {
+  await engine.close();
+  ws.remove();
+});
+
+/** Devices × hours of raw files; the hours are written out of order on purpose. */
+function fleet(devices: number, hours: number, rows: number, prefix = "F"): RawInput[] {
+  const inputs: RawInput[] = [];
+  for (let h = hours - 1; h >= 0; h--) {
+    for (let d = devices - 1; d >= 0; d--) {
+      const device = `${prefix}${String(d).padStart(3, "0")}`;
+      const hour = `20251212${String(h + 1).padStart(2, "0")}`;
+      const path = ws.rawFile(`${device}-${hour}.txt.gz`, hourOfLines(device, HOUR + h * 3600, rows));
+      inputs.push(rawInput(path, device, hour));
+    }
+  }
+  return inputs;
+}
+
+/** Every output row in file order, as the lake would be read file by file. */
+async function rowsInFileOrder(files: readonly string[]) {
+  const all: { device_id: string; us: bigint | null }[] = [];
+  for (const file of files) {
+    const rows = await queryParquet(
+      [file],
+      "SELECT device_id, epoch_us(event_time) AS us FROM read_parquet($files[1])",
+    );
+    all.push(...(rows as { device_id: string; us: bigint | null }[]));
+  }
+  return all;
+}
+
+function expectSorted(rows: readonly { device_id: string; us: bigint | null }[]): void {
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1]!;
+    const b = rows[i]!;
+    const ordered =
+      a.device_id < b.device_id ||
+      (a.device_id === b.device_id && (b.us === null || (a.us !== null && a.us <= b.us)));
+    if (!ordered)
+      throw new Error(`rows ${i - 1} and ${i} are out of order: ${JSON.stringify([a, b], replacer)}`);
+  }
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    try {
+      const info = statSync(path);
+      total += info.isDirectory() ? directoryBytes(path) : info.size;
+    } catch {
+      // A spill file can disappear between readdir and stat.
+    }
+  }
+  return total;
+}
+
+function replacer(_key: string, value: unknown) {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+describe("output", () => {
+  it("orders rows by device_id, event_time when asked", async () => {
+    const result = await engine.compact(job(ws, { raw: fleet(4, 3, 100), sort: true }));
+    expect(result.rowsOut).toBe(1200);
+    const rows = await rowsInFileOrder(result.outputs.map((o) => o.localPath));
+    expect(rows).toHaveLength(1200);
+    expectSorted(rows);
+  });
+
+  it("splits output above maxFileBytes into files that stay globally ordered and add up", async () => {
+    const inputs = fleet(6, 2, 400, "S");
+    const whole = await engine.compact(job(ws, { raw: inputs }));
+    expect(whole.outputs).toHaveLength(1);
+    const maxFileBytes = Math.floor(whole.outputs[0]!.bytes / 4);
+    const split = await engine.compact(job(ws, { raw: inputs, maxFileBytes }));
+    expect(split.outputs.length).toBeGreaterThanOrEqual(3);
+    expect(split.outputs.reduce((n, o) => n + o.rows, 0)).toBe(4800);
+    expect(split.rowsOut).toBe(4800);
+    for (const output of split.outputs) {
+      const counted = await queryParquet(
+        [output.localPath],
+        "SELECT count(*)::INTEGER AS n FROM read_parquet($files[1])",
+      );
+      expect(counted[0]!.n).toBe(output.rows);
+    }
+    expectSorted(await rowsInFileOrder(split.outputs.map((o) => o.localPath)));
+    // Nothing but the reported files is left in the output directory.
+    const dir = split.outputs[0]!.localPath.replace(/\/[^/]+$/, "");
+    expect(readdirSync(dir).sort()).toEqual(
+      split.outputs.map((o) => o.localPath.slice(dir.length + 1)).sort(),
+    );
+  });
+
+  it("merges: drops exactly the rows of dropSources, keeps the rest, adds the new raw rows", async () => {
+    const day = fleet(3, 2, 50, "M");
+    const first = await engine.compact(job(ws, { raw: day, sort: false }));
+    expect(first.rowsOut).toBe(300);
+    const lake = first.outputs.map((o, i) => ({ lakeKey: `lake/data_${i}.parquet`, localPath: o.localPath }));
+    const removed = day[0]!.key;
+    const replaced = day[1]!;
+    const rewritten = rawInput(
+      ws.rawFile("replaced-v2.txt.gz", hourOfLines(replaced.deviceId, HOUR + 7200, 20)),
+      replaced.deviceId,
+    );
+    const replacement = { ...rewritten, key: replaced.key, eTag: "v2" };
+    const late = rawInput(ws.rawFile("late.txt.gz", hourOfLines("M009", HOUR, 30)), "M009", "2025121203");
+    const merged = await engine.compact(
+      job(ws, { lake, raw: [replacement, late], dropSources: [removed, replaced.key], sort: true }),
+    );
+    expect(merged.rowsFromLake).toBe(300);
+    expect(merged.rowsDropped).toBe(100);
+    expect(merged.rowsOut).toBe(300 - 100 + 20 + 30);
+    const counts = await queryParquet(
+      merged.outputs.map((o) => o.localPath),
+      "SELECT source_file, count(*)::INTEGER AS n FROM {files} GROUP BY 1",
+    );
+    const bySource = Object.fromEntries(counts.map((r) => [String(r.source_file), Number(r.n)]));
+    const expected: Record<string, number> = {};
+    for (const input of day.slice(2)) expected[input.key] = 50;
+    expected[replaced.key] = 20;
+    expected[late.key] = 30;
+    expect(bySource).toEqual(expected);
+    expectSorted(await rowsInFileOrder(merged.outputs.map((o) => o.localPath)));
+  });
+
+  it("merges lake files alone: a removed source's rows go, nothing else changes", async () => {
+    const day = fleet(2, 1, 25, "L");
+    const first = await engine.compact(job(ws, { raw: day, sort: false }));
+    const merged = await engine.compact(
+      job(ws, {
+        lake: first.outputs.map((o) => ({ lakeKey: "l", localPath: o.localPath })),
+        dropSources: [day[0]!.key, "BRCB/NOPE/2025121201/2025121201.txt.gz"],
+      }),
+    );
+    expect(merged).toMatchObject({ rowsFromLake: 50, rowsDropped: 25, rowsOut: 25, files: [] });
+    const sources = await queryParquet(
+      merged.outputs.map((o) => o.localPath),
+      "SELECT DISTINCT source_file FROM {files}",
+    );
+    expect(sources).toEqual([{ source_file: day[1]!.key }]);
+    expectSorted(await rowsInFileOrder(merged.outputs.map((o) => o.localPath)));
+  });
+
+  it("never duplicates a raw key that is compacted again, even if dropSources forgets it", async () => {
+    const input = rawInput(ws.rawFile("again.txt.gz", hourOfLines("R001", HOUR, 40)), "R001");
+    const first = await engine.compact(job(ws, { raw: [input] }));
+    const again = await engine.compact(
+      job(ws, { raw: [input], lake: first.outputs.map((o) => ({ lakeKey: "l", localPath: o.localPath })) }),
+    );
+    expect(again.rowsDropped).toBe(40);
+    expect(again.rowsOut).toBe(40);
+  });
+
+  it("writes unsorted output for appends when asked and still counts every row", async () => {
+    const result = await engine.compact(job(ws, { raw: fleet(3, 1, 100, "U"), sort: false }));
+    expect(result.rowsOut).toBe(300);
+    expect(result.files.every((f) => f.outcome === "read" && f.rows === 100)).toBe(true);
+  });
+
+  it("writes nothing for a job without readable rows", async () => {
+    const outputDir = ws.outputDir();
+    const result = await engine.compact(
+      job(ws, { outputDir, raw: [rawInput(ws.bytesFile("zero.txt.gz", ""), "Z001")] }),
+    );
+    expect(result.outputs).toEqual([]);
+    expect(result.rowsOut).toBe(0);
+    expect(readdirSync(outputDir)).toEqual([]);
+  });
+
+  it("stops and throws when the job's signal fires, leaving the output directory empty", async () => {
+    const controller = new AbortController();
+    const outputDir = ws.outputDir();
+    const reason = new Error("lease lost");
+    const running = engine.compact(
+      job(ws, { outputDir, raw: fleet(4, 2, 300, "A"), signal: controller.signal }),
+    );
+    setTimeout(() => controller.abort(reason), 30);
+    await expect(running).rejects.toBe(reason);
+    expect(readdirSync(outputDir)).toEqual([]);
+    // The engine still works afterwards.
+    const after = await engine.compact(job(ws, { raw: fleet(1, 1, 10, "B") }));
+    expect(after.rowsOut).toBe(10);
+  });
+});
+
+describe("memory", () => {
+  it("completes a sorted job larger than memoryLimit by spilling", async () => {
+    const small = createDuckDbEngine();
+    try {
+      // Telemetry-shaped rows (126 fields): 360k rows make the sort outgrow the 512 MiB limit,
+      // so DuckDB must spill (asserted below by watching its temp dir). (DuckDB 1.5.6's sort runs out of memory at
+      // 256 MiB even for a bare ORDER BY over these files, and at 512 MiB when rows carry
+      // kilobytes of long strings: see the engine's report.)
+      const inputs: RawInput[] = [];
+      for (let d = 0; d < 90; d++) {
+        const device = `W${String(d).padStart(3, "0")}`;
+        const lines = hourOfLines(device, HOUR, 4000).map((l, i) => {
+          const row = JSON.parse(l) as Record<string, unknown>;
+          for (let f = 0; f < 120; f++) row[`s${f}`] = Math.round((d * 7 + f + i / 1000) * 100) / 100;
+          return JSON.stringify(row);
+        });
+        inputs.push(rawInput(ws.rawFile(`${device}-wide.txt.gz`, lines, 1), device));
+      }
+      const limits = {
+        memoryLimitBytes: 512 * 2 ** 20,
+        threads: 2,
+        tempDir: ws.path("tmp-small"),
+        zstdLevel: 3,
+      };
+      // Watch DuckDB's spill files appear in the engine's temp dir while the job runs.
+      let spilled = 0;
+      const poll = setInterval(() => {
+        spilled = Math.max(spilled, directoryBytes(limits.tempDir));
+      }, 50);
+      const result = await small.compact(job(ws, { raw: inputs, limits })).finally(() => clearInterval(poll));
+      expect(result.rowsOut).toBe(360_000);
+      console.log(`spilled up to ${Math.round(spilled / 2 ** 20)} MiB`);
+      expect(spilled).toBeGreaterThan(32 * 2 ** 20);
+      expect(existsSync(result.outputs[0]!.localPath)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+});
