@@ -430,6 +430,7 @@ describe("commit protocol", () => {
       badLines: 0,
       nulledValues: { speed: 3 },
       addedColumns: ["speed"],
+      unstoredFields: [],
       schemaColumns: 1,
     };
     await store.putIntent(record);

@@ -106,6 +106,7 @@ export async function seedManifest(store: DynamoManifestStore, config: Compacter
     badLines: 2,
     nulledValues: { speed: 4 },
     addedColumns: ["speed"],
+    unstoredFields: [],
     schemaColumns: 179,
   };
   await store.putIntent(record);

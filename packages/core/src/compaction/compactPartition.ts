@@ -167,7 +167,13 @@ async function runGeneration(
   let crashed = false;
   try {
     log.info("compacting", { reason: plan.reason, read: plan.read.length, deferred: plan.deferred });
-    const { raw, skipped } = await downloadRaw(deps, plan.read, rawDir);
+    // Read in device-then-hour order: an unsorted append then comes out clustered by
+    // device (each DuckDB thread fills its row groups from consecutive files), so a
+    // one-unit query skips most row groups even before the day's sorted merge.
+    const byDeviceHour = [...plan.read].sort(
+      (a, b) => a.deviceId.localeCompare(b.deviceId) || a.hourKey.localeCompare(b.hourKey),
+    );
+    const { raw, skipped } = await downloadRaw(deps, byDeviceHour, rawDir);
     if (raw.length === 0 && plan.kind === PLAN_KIND.append) {
       // Every planned file changed under us: their newer events decide; nothing to write.
       await applyMarksOnly(deps, plan, state);
@@ -260,8 +266,14 @@ async function runGeneration(
       badLines: consumed.reduce((n, f) => n + f.badLines, 0),
       nulledValues: result.nulledValues,
       addedColumns: result.addedColumns,
+      unstoredFields: result.conflictingFields ?? [],
       schemaColumns: result.schema.length,
     };
+    if (record.unstoredFields.length > 0) {
+      log.warn("raw fields whose names clash with existing columns except for case were not stored", {
+        fields: record.unstoredFields,
+      });
+    }
     await store.putIntent(record);
     intentWritten = true;
     await deps.faults.at("afterIntent");

@@ -179,6 +179,11 @@ export interface GenerationRecord {
   readonly badLines: number;
   readonly nulledValues: Readonly<Record<string, number>>;
   readonly addedColumns: readonly string[];
+  /**
+   * Raw fields not stored because their name equals an existing column's except for case
+   * (Parquet readers treat names case-insensitively). Recorded so nothing is dropped silently.
+   */
+  readonly unstoredFields: readonly string[];
   readonly schemaColumns: number;
 }
 

@@ -129,7 +129,8 @@ export async function runCompaction(
       }
       timings.writeMs += performance.now() - t;
     }
-    for (const path of cleanPaths.values()) await rm(path, { force: true });
+    // Cleaned copies stay until the counts below are done: counting NULLed values re-reads
+    // the files that have them, cleaned copy included (removed in `finally`).
 
     // 5. Counts, from the written Parquet (cheap column scans) and targeted raw re-reads.
     t = performance.now();
