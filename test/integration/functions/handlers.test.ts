@@ -1,0 +1,149 @@
+import { DeleteObjectCommand } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { SETTINGS, type SettingName } from "@compacter/core";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CompactionHarness,
+  createCompactionHarness,
+  expectedRows,
+  partitionsOf,
+} from "../../helpers/compactionHarness.js";
+import { useLocalStack } from "../../helpers/localStack.js";
+
+/**
+ * The sweep and compactor Lambda entry points, run offline the way Lambda runs them:
+ * resources come from SST's `Resource` (the `SST_RESOURCE_<Name>` variables SST sets on
+ * a deployed function), not from COMPACTER_* variables, and the SDK points at the local
+ * stack through AWS_ENDPOINT_URL*.
+ */
+const stack = useLocalStack();
+
+describe("the sweep and compactor handlers", () => {
+  let h: CompactionHarness;
+  let handlers: {
+    sweep: typeof import("../../../packages/functions/src/sweep.js");
+    compactor: typeof import("../../../packages/functions/src/compactor.js");
+  };
+  beforeAll(async () => {
+    h = await createCompactionHarness(stack, "lambda");
+    // What a deployed function sees: SST links for resources, COMPACTER_* only for settings.
+    const resourceSettings = new Set<SettingName>([
+      "rawBucket",
+      "lakeBucket",
+      "manifestTable",
+      "ingestQueueUrl",
+      "ingestDlqUrl",
+      "compactionQueueUrl",
+      "compactionDlqUrl",
+    ]);
+    for (const [name, spec] of Object.entries(SETTINGS)) {
+      if (resourceSettings.has(name as SettingName)) delete process.env[spec.env];
+    }
+    for (const [key, value] of Object.entries(h.env)) {
+      const resourceVar = [...resourceSettings].some((n) => SETTINGS[n].env === key);
+      if (!resourceVar) process.env[key] = value;
+    }
+    Object.assign(process.env, {
+      SST_RESOURCE_App: JSON.stringify({ name: "compacter", stage: "test" }),
+      SST_RESOURCE_ManifestTable: JSON.stringify({ name: h.config.manifestTable }),
+      SST_RESOURCE_RawBucket: JSON.stringify({ name: h.config.rawBucket }),
+      SST_RESOURCE_LakeBucket: JSON.stringify({ name: h.config.lakeBucket }),
+      SST_RESOURCE_CompactionQueue: JSON.stringify({ url: h.config.compactionQueueUrl }),
+    });
+    handlers = {
+      sweep: await import("../../../packages/functions/src/sweep.js"),
+      compactor: await import("../../../packages/functions/src/compactor.js"),
+    };
+  });
+  afterAll(() => h.close());
+
+  const expected = new Map<string, number>();
+  it("sweep queues one job per due partition; the compactor compacts it", async () => {
+    const summary = await h.simulate({ districts: ["BRCB", "KDCB"], hours: 1, startHourMs: hoursAgo(3) });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the 1 s late debounce
+    const swept = await handlers.sweep.handler();
+    expect(swept).toMatchObject({ partitions: 2 });
+
+    const jobs = await receiveAll(h.config.compactionQueueUrl);
+    expect(jobs.map((j) => JSON.parse(j.body).district).sort()).toEqual(["BRCB", "KDCB"]);
+    const response = await handlers.compactor.handler(sqsEvent(jobs));
+    expect(response.batchItemFailures).toEqual([]);
+    for (const partition of partitionsOf(summary)) {
+      for (const [k, n] of expectedRows(summary, partition)) expected.set(k, n);
+      expect(await h.lakeRows(partition)).toEqual(expectedRows(summary, partition));
+    }
+  });
+
+  it("reports only the failed job in batchItemFailures and dead-letters an invalid one", async () => {
+    const summary = await h.simulate({
+      districts: ["BRCB", "KDCB"],
+      hours: 1,
+      startHourMs: hoursAgo(2),
+      seed: 9,
+    });
+    const [brcb, kdcb] = partitionsOf(summary).sort((a, b) => a.district.localeCompare(b.district));
+    if (!brcb || !kdcb) throw new Error("two partitions expected");
+    // Break BRCB behind the manifest's back: its current Parquet file disappears, so a
+    // merge (which must read it) fails and is retried — never committed half-done.
+    const broken = await h.runtime.store.getPartition(brcb);
+    for (const f of broken?.files ?? []) {
+      await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: h.config.lakeBucket, Key: f.key }));
+    }
+    const event = sqsEvent([
+      {
+        messageId: "broken",
+        body: JSON.stringify({ day: brcb.day, district: brcb.district, forceMerge: true }),
+      },
+      { messageId: "fine", body: JSON.stringify({ day: kdcb.day, district: kdcb.district }) },
+      { messageId: "garbage", body: "{not a job" },
+    ]);
+    const response = await handlers.compactor.handler(event);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "broken" }]);
+
+    for (const [k, n] of expectedRows(summary, kdcb)) expected.set(k, n);
+    const kdcbExpected = new Map([...expected].filter(([k]) => k.startsWith("KDCB/")));
+    expect(await h.lakeRows(kdcb)).toEqual(kdcbExpected);
+    expect((await h.runtime.store.getPartition(brcb))?.generation).toBe(broken?.generation);
+    const dlq = await receiveAll(h.resources.compactionDlqUrl);
+    expect(dlq.map((m) => m.body)).toEqual(["{not a job"]);
+  });
+});
+
+async function receiveAll(queueUrl: string): Promise<{ messageId: string; body: string }[]> {
+  const out: { messageId: string; body: string }[] = [];
+  for (;;) {
+    const { Messages = [] } = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return out;
+    out.push(...Messages.map((m) => ({ messageId: m.MessageId ?? "", body: m.Body ?? "" })));
+  }
+}
+
+function sqsEvent(messages: readonly { messageId: string; body: string }[]): SQSEvent {
+  return {
+    Records: messages.map(
+      ({ messageId, body }): SQSRecord => ({
+        messageId,
+        receiptHandle: `rh-${messageId}`,
+        body,
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: "0",
+          SenderId: "s",
+          ApproximateFirstReceiveTimestamp: "0",
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:compaction",
+        awsRegion: "us-east-1",
+      }),
+    ),
+  };
+}
+
+function hoursAgo(hours: number): number {
+  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
+}
