@@ -7,6 +7,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { DAY_CLOSED_CLOCK, hoursAgo, sleep } from "../../helpers/time.js";
 
 /**
  * Several workers on the same partitions at once — the lease keeps them apart, the
@@ -14,7 +15,6 @@ import { useLocalStack } from "../../helpers/localStack.js";
  * day close. Whatever interleaving happens, every row must be there exactly once.
  */
 const stack = useLocalStack();
-const HALF_DAY_MS = 13 * 3_600_000;
 
 describe.each([2, 4])("%i workers on the same partitions", (workers) => {
   let h: CompactionHarness;
@@ -33,7 +33,7 @@ describe.each([2, 4])("%i workers on the same partitions", (workers) => {
       const summary = await summaryPromise;
       partitions = partitionsOf(summary);
       for (const p of partitions) for (const [k, n] of expectedRows(summary, p)) expected.set(k, n);
-      const clock = closed ? { now: () => Date.now() + HALF_DAY_MS } : undefined;
+      const clock = closed ? DAY_CLOSED_CLOCK : undefined;
       const outcomes = await Promise.all(
         Array.from({ length: workers }, (_, w) =>
           (async () => {
@@ -127,11 +127,3 @@ describe("a worker whose lease expired while it worked", () => {
     expect(await h.runtime.store.listIntents(partition)).toEqual([]);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function hoursAgo(hours: number): number {
-  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
-}

@@ -14,6 +14,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { hoursAgo, sleep } from "../../helpers/time.js";
 
 /**
  * Exactly-once under crashes: the worker dies at each step of the commit protocol (no
@@ -88,11 +89,3 @@ describe.each(FAULT_POINTS)("a worker killed %s", (point) => {
     expect(await h.runtime.store.listIntents(partition)).toEqual([]);
   });
 });
-
-function hoursAgo(hours: number): number {
-  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -8,9 +8,9 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { DAY_CLOSED_CLOCK, hoursAgo } from "../../helpers/time.js";
 
 const stack = useLocalStack();
-const closedDay = { now: () => Date.now() + 13 * 3_600_000 };
 
 describe("late, overwritten and removed raw files", () => {
   let h: CompactionHarness;
@@ -29,7 +29,7 @@ describe("late, overwritten and removed raw files", () => {
       for (const [k, n] of expectedRows(appended, partition)) expected.set(k, n);
       expect(await h.compact(partition)).toMatchObject({ plan: "append" });
     }
-    expect(await h.compact(partition, { clock: closedDay })).toMatchObject({
+    expect(await h.compact(partition, { clock: DAY_CLOSED_CLOCK })).toMatchObject({
       plan: "merge",
       reason: "day closed",
     });
@@ -46,7 +46,7 @@ describe("late, overwritten and removed raw files", () => {
     const lateFile = await h.runtime.store.getFile(partition, lateKey);
     expect(lateFile).toMatchObject({ late: true, status: "pending" });
 
-    const outcome = await h.compact(partition, { clock: closedDay });
+    const outcome = await h.compact(partition, { clock: DAY_CLOSED_CLOCK });
     expect(outcome).toMatchObject({ status: "committed", plan: "merge" });
     expect(await h.lakeKeys(partition)).toHaveLength(1);
     expect(await h.lakeRows(partition)).toEqual(expected);
@@ -63,7 +63,7 @@ describe("late, overwritten and removed raw files", () => {
     expect(await h.runtime.store.getFile(partition, removedKey)).toMatchObject({ status: "removed" });
     expected.delete(removedKey);
 
-    const outcome = await h.compact(partition, { clock: closedDay });
+    const outcome = await h.compact(partition, { clock: DAY_CLOSED_CLOCK });
     expect(outcome).toMatchObject({ status: "committed", plan: "merge" });
     expect(await h.lakeRows(partition)).toEqual(expected);
     const removed = await h.runtime.store.getFile(partition, removedKey);
@@ -171,7 +171,3 @@ describe("bad input", () => {
     expect(await h.lakeRows(partition)).toEqual(expectedRows(summary, partition));
   });
 });
-
-function hoursAgo(hours: number): number {
-  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
-}

@@ -7,6 +7,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { hoursAgo, sleep } from "../../helpers/time.js";
 
 /**
  * The in-process crash tests throw at each fault point; this one kills a real
@@ -65,12 +66,4 @@ function runCli(args: string[], env: Record<string, string>) {
       child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     },
   );
-}
-
-function hoursAgo(hours: number): number {
-  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,9 +6,9 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { DAY_CLOSED_CLOCK, hoursAgo } from "../../helpers/time.js";
 
 const stack = useLocalStack();
-const HALF_DAY_MS = 13 * 3_600_000;
 
 describe("a partition's life: hourly appends, the merge at day close, late data", () => {
   let h: CompactionHarness;
@@ -36,8 +36,7 @@ describe("a partition's life: hourly appends, the merge at day close, late data"
     // Nothing is due until the day closes.
     expect((await h.compact(partition)).status).toBe("nothing");
 
-    const closedClock = { now: () => Date.now() + HALF_DAY_MS };
-    const merge = await h.compact(partition, { clock: closedClock });
+    const merge = await h.compact(partition, { clock: DAY_CLOSED_CLOCK });
     expect(merge).toMatchObject({ status: "committed", plan: "merge", reason: "day closed", generation: 3 });
     expect(await h.lakeKeys(partition)).toHaveLength(1);
     expect(await h.manifestRows(partition)).toEqual(expected);
@@ -62,8 +61,3 @@ describe("a partition's life: hourly appends, the merge at day close, late data"
     expect((await h.runtime.store.getPartition(partition))?.dueAt).toBeUndefined();
   });
 });
-
-function hoursAgo(hours: number): number {
-  const now = Date.now();
-  return Math.floor(now / 3_600_000) * 3_600_000 - hours * 3_600_000;
-}

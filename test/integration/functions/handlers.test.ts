@@ -1,7 +1,6 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { SETTINGS, type SettingName } from "@compacter/core";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CompactionHarness,
@@ -10,6 +9,8 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { sqsEvent } from "../../helpers/sqsEvent.js";
+import { hoursAgo } from "../../helpers/time.js";
 
 /**
  * The sweep and compactor Lambda entry points, run offline the way Lambda runs them:
@@ -18,6 +19,7 @@ import { useLocalStack } from "../../helpers/localStack.js";
  * stack through AWS_ENDPOINT_URL*.
  */
 const stack = useLocalStack();
+const COMPACTION_QUEUE = { queueArn: "arn:aws:sqs:us-east-1:000000000000:compaction" };
 
 describe("the sweep and compactor handlers", () => {
   let h: CompactionHarness;
@@ -67,7 +69,7 @@ describe("the sweep and compactor handlers", () => {
 
     const jobs = await receiveAll(h.config.compactionQueueUrl);
     expect(jobs.map((j) => JSON.parse(j.body).district).sort()).toEqual(["BRCB", "KDCB"]);
-    const response = await handlers.compactor.handler(sqsEvent(jobs));
+    const response = await handlers.compactor.handler(sqsEvent(jobs, COMPACTION_QUEUE));
     expect(response.batchItemFailures).toEqual([]);
     for (const partition of partitionsOf(summary)) {
       for (const [k, n] of expectedRows(summary, partition)) expected.set(k, n);
@@ -90,14 +92,17 @@ describe("the sweep and compactor handlers", () => {
     for (const f of broken?.files ?? []) {
       await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: h.config.lakeBucket, Key: f.key }));
     }
-    const event = sqsEvent([
-      {
-        messageId: "broken",
-        body: JSON.stringify({ day: brcb.day, district: brcb.district, forceMerge: true }),
-      },
-      { messageId: "fine", body: JSON.stringify({ day: kdcb.day, district: kdcb.district }) },
-      { messageId: "garbage", body: "{not a job" },
-    ]);
+    const event = sqsEvent(
+      [
+        {
+          messageId: "broken",
+          body: JSON.stringify({ day: brcb.day, district: brcb.district, forceMerge: true }),
+        },
+        { messageId: "fine", body: JSON.stringify({ day: kdcb.day, district: kdcb.district }) },
+        { messageId: "garbage", body: "{not a job" },
+      ],
+      COMPACTION_QUEUE,
+    );
     const response = await handlers.compactor.handler(event);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "broken" }]);
 
@@ -119,31 +124,4 @@ async function receiveAll(queueUrl: string): Promise<{ messageId: string; body: 
     if (Messages.length === 0) return out;
     out.push(...Messages.map((m) => ({ messageId: m.MessageId ?? "", body: m.Body ?? "" })));
   }
-}
-
-function sqsEvent(messages: readonly { messageId: string; body: string }[]): SQSEvent {
-  return {
-    Records: messages.map(
-      ({ messageId, body }): SQSRecord => ({
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "0",
-          SenderId: "s",
-          ApproximateFirstReceiveTimestamp: "0",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:compaction",
-        awsRegion: "us-east-1",
-      }),
-    ),
-  };
-}
-
-function hoursAgo(hours: number): number {
-  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hours * 3_600_000;
 }
