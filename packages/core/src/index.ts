@@ -12,6 +12,7 @@ export * from "./config/settings.js";
 export * from "./config/units.js";
 export * from "./errors.js";
 export * from "./ingest/handleIngestMessage.js";
+export * from "./ingest/observedVersions.js";
 export * from "./ingest/parseNotification.js";
 export * from "./layout/partitions.js";
 export * from "./layout/rawKeys.js";

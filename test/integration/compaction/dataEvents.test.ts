@@ -1,5 +1,6 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import type { GenerationRecord, PartitionId } from "@compacter/core";
+import { runSimulation, s3Sink } from "@compacter/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CompactionHarness,
@@ -8,7 +9,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { DAY_CLOSED_CLOCK, hoursAgo } from "../../helpers/time.js";
+import { DAY_CLOSED_CLOCK, hoursAgo, sleep } from "../../helpers/time.js";
 
 const stack = useLocalStack();
 
@@ -73,6 +74,52 @@ describe("late, overwritten and removed raw files", () => {
       undefined,
     ]);
     expect(await h.lakeKeys(partition)).toHaveLength(1);
+  });
+});
+
+describe("a change whose notification was lost", () => {
+  let h: CompactionHarness;
+  beforeAll(async () => {
+    h = await createCompactionHarness(stack, "lost-event");
+  });
+  afterAll(() => h.close());
+
+  it("is registered from what the compactor finds, and the lake converges to it", async () => {
+    const first = await h.simulate({ devicesPerDistrict: 2, hours: 1, startHourMs: hoursAgo(3) });
+    const [partition] = partitionsOf(first) as [PartitionId];
+    const [overwritten, deleted] = [...expectedRows(first, partition).keys()] as [string, string];
+
+    // Both files change in S3 before their first compaction, and neither event reaches
+    // the manifest: one is overwritten, the other deleted.
+    const second = await runSimulation(
+      {
+        layout: h.config,
+        seed: 77,
+        districts: ["BRCB"],
+        devicesPerDistrict: 1,
+        hours: 1,
+        rowsPerFile: 120,
+        startHourMs: hoursAgo(3),
+      },
+      s3Sink(stack.clients.s3, h.config.rawBucket),
+    );
+    await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: h.config.rawBucket, Key: deleted }));
+    expect(await stack.drainQueue(h.config.ingestQueueUrl)).toHaveLength(2);
+
+    // The compactor sees both changes, reads neither stale version, and records what it saw.
+    const noticed = await h.compact(partition);
+    expect(noticed.status).toBe("nothing");
+    expect(await h.runtime.store.getFile(partition, overwritten)).toMatchObject({
+      status: "pending",
+      eTag: second.files[0]?.versions[0]?.eTag?.replaceAll('"', ""),
+    });
+    expect(await h.runtime.store.getFile(partition, deleted)).toMatchObject({ status: "removed" });
+
+    await sleep(1_100); // the late debounce of what was registered
+    expect(await h.compact(partition)).toMatchObject({ status: "committed", plan: "append" });
+    expect(await h.lakeRows(partition)).toEqual(expectedRows(second, partition));
+    const gone = await h.runtime.store.getFile(partition, deleted);
+    expect([gone?.status, gone?.dueAt]).toEqual(["removed", undefined]);
   });
 });
 

@@ -23,11 +23,19 @@ export class S3ObjectStore implements ObjectStore {
     private readonly partSizeBytes = 16 * 2 ** 20,
   ) {}
 
-  async download(bucket: string, key: string, localPath: string): Promise<{ bytes: number; eTag: string }> {
+  async download(
+    bucket: string,
+    key: string,
+    localPath: string,
+  ): Promise<{ bytes: number; eTag: string; lastModified: Date }> {
     try {
       const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       await pipeline(response.Body as Readable, createWriteStream(localPath));
-      return { bytes: (await stat(localPath)).size, eTag: unquote(response.ETag) };
+      return {
+        bytes: (await stat(localPath)).size,
+        eTag: unquote(response.ETag),
+        lastModified: response.LastModified ?? new Date(),
+      };
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
       throw error;

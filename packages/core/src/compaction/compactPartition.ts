@@ -9,6 +9,7 @@ import {
   LeaseLostError,
   ObjectNotFoundError,
 } from "../errors.js";
+import { parsedKeyOf, registerObservedVersion } from "../ingest/observedVersions.js";
 import { lakeFileKey, type PartitionId, partitionLabel } from "../layout/partitions.js";
 import type { Logger } from "../log.js";
 import {
@@ -330,8 +331,10 @@ async function runGeneration(
 
 /**
  * Downloads the planned raw versions. A file whose object changed or vanished since it
- * was registered is left out of this generation: its newer event (overwrite or removal)
- * is registered on its own and decides what happens to it.
+ * was registered is left out of this generation, and what we observed is registered
+ * right away with the smallest sequencer after the known one (see successorSequencer):
+ * if the notification of that change was lost (e.g. parked in the ingest DLQ), the file
+ * still converges instead of being skipped at every job; if it arrives, it wins.
  */
 async function downloadRaw(
   deps: CompactionDeps,
@@ -342,23 +345,45 @@ async function downloadRaw(
   const downloaded = await mapLimit(files, deps.config.downloadConcurrency, async (file, i) => {
     const localPath = join(dir, `${i}.txt.gz`);
     try {
-      const { eTag } = await deps.objects.download(deps.config.rawBucket, file.key, localPath);
-      if (eTag !== file.eTag) {
-        deps.log.info("raw object changed since it was registered; its new version decides", {
-          key: file.key,
-        });
-        skipped.add(file.key);
-        return undefined;
+      const observed = await deps.objects.download(deps.config.rawBucket, file.key, localPath);
+      if (observed.eTag === file.eTag) {
+        return { key: file.key, eTag: file.eTag, deviceId: file.deviceId, localPath } satisfies RawInput;
       }
+      skipped.add(file.key);
+      await registerObserved(deps, file, {
+        eTag: observed.eTag,
+        size: observed.bytes,
+        lastModified: observed.lastModified,
+      });
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
-      deps.log.info("raw object is gone; its removal event decides", { key: file.key });
       skipped.add(file.key);
-      return undefined;
+      await registerObserved(deps, file, undefined);
     }
-    return { key: file.key, eTag: file.eTag, deviceId: file.deviceId, localPath } satisfies RawInput;
+    return undefined;
   });
   return { raw: downloaded.filter((r): r is RawInput => r !== undefined), skipped };
+}
+
+async function registerObserved(
+  deps: CompactionDeps,
+  file: RawFileRecord,
+  observed: { eTag: string; size: number; lastModified: Date } | undefined,
+): Promise<void> {
+  const outcome = await registerObservedVersion({
+    store: deps.store,
+    windows: deps.config,
+    file: parsedKeyOf(file),
+    recorded: file,
+    observed,
+    nowMs: deps.clock.now(),
+  });
+  deps.log.info(
+    observed
+      ? "raw object changed since it was registered; registered the version found"
+      : "raw object is gone; registered its removal",
+    { key: file.key, registered: file.eTag, found: observed?.eTag, result: outcome.result },
+  );
 }
 
 function consumedFiles(

@@ -5,8 +5,12 @@ import type { PartitionId } from "../layout/partitions.js";
  * keys are full keys within the bucket.
  */
 export interface ObjectStore {
-  /** Streams an object to a local file; returns its size and eTag (unquoted). Throws ObjectNotFoundError. */
-  download(bucket: string, key: string, localPath: string): Promise<{ bytes: number; eTag: string }>;
+  /** Streams an object to a local file; returns its size, eTag (unquoted) and write time. Throws ObjectNotFoundError. */
+  download(
+    bucket: string,
+    key: string,
+    localPath: string,
+  ): Promise<{ bytes: number; eTag: string; lastModified: Date }>;
   /** Uploads a local file (multipart when large). */
   upload(localPath: string, bucket: string, key: string): Promise<{ eTag: string }>;
   /** Server-side copy within or across buckets. Throws ObjectNotFoundError if the source is gone. */

@@ -17,3 +17,14 @@ export function normaliseSequencer(sequencer: string): string {
 export function isNewerSequencer(candidate: string, recorded: string): boolean {
   return normaliseSequencer(candidate) > normaliseSequencer(recorded);
 }
+
+/**
+ * The smallest sequencer after `sequencer`. When the compactor finds that a raw object
+ * changed (or vanished) since the version it registered, the change happened after that
+ * version, so its real sequencer is at least this one: registering what we observed with
+ * it can only be outranked by the real notification, never outrank it.
+ */
+export function successorSequencer(sequencer: string): string {
+  const value = BigInt(`0x${normaliseSequencer(sequencer)}`) + 1n;
+  return normaliseSequencer(value.toString(16));
+}
