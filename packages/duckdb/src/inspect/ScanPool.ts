@@ -103,6 +103,10 @@ export class ScanPool {
     // Idle workers must not keep the process alive.
     worker.unref();
     worker.on("message", (message: { id: number; result?: RawScan; error?: string }) => {
+      // A worker terminated by an abort can still deliver the answer it was sending; it
+      // must not go back to `idle`, where the next job would post to a dead worker and
+      // wait for ever.
+      if (!this.workers.includes(worker)) return;
       const task = this.running.get(worker);
       this.running.delete(worker);
       this.idle.push(worker);
