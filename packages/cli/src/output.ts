@@ -32,10 +32,14 @@ export function printTable(rows: readonly Row[], columns?: readonly string[]): v
   process.stdout.write(formatTable(rows, columns));
 }
 
-/** Progress on a TTY only: one self-overwriting line on stderr. */
+/**
+ * Progress on a TTY only: one self-overwriting line on stderr, cut to the terminal's
+ * width (a wrapped line can't be overwritten).
+ */
 export function progressLine(text: string): void {
   if (!process.stderr.isTTY) return;
-  process.stderr.write(`\r\x1b[2K${text}`);
+  const width = process.stderr.columns > 1 ? process.stderr.columns - 1 : text.length;
+  process.stderr.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
 }
 
 export function endProgress(): void {

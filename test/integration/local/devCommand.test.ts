@@ -140,6 +140,7 @@ describe("compacter dev --env-file", () => {
     const [s3Port, dynamodbPort] = [await freePort(), await freePort()];
     const dev = run(BIN, [
       "dev",
+      "--no-worker", // the stack alone: this test reads the ingest queue itself
       "--env-file",
       envFile(),
       "--s3-port",
@@ -239,7 +240,7 @@ describe("compacter dev --env-file", () => {
   it("works through npx over a stale env file, which node itself preloads (nodejs/node#54232), and stops on Ctrl-C", async () => {
     expect(first).toBeDefined();
     const stale = await readFile(envFile(), "utf8");
-    const dev = run("npx", ["compacter", "dev", "--env-file", envFile()]);
+    const dev = run("npx", ["compacter", "dev", "--no-worker", "--env-file", envFile()]);
     try {
       const fresh = await waitForFile(envFile(), dev, stale);
       expect(fresh.COMPACTER_CLOSE_AFTER).toBeUndefined(); // the old run's setting is not taken as given

@@ -1,6 +1,4 @@
-import { type CompactionOutcome, compactPartition, type PartitionId, partitionLabel } from "@compacter/core";
-import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime } from "@compacter/worker";
+import type { CompactionOutcome, PartitionId } from "@compacter/core";
 import type { Command } from "commander";
 import { UsageError } from "../main.js";
 import { printJson, printTable } from "../output.js";
@@ -28,12 +26,20 @@ export function registerCompact(program: Command): Command {
       if (flags.due && (flags.day || flags.district))
         throw new UsageError("use either --due or --day/--district");
       const config = configFromFlags(flags as Record<string, unknown>);
+      // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
+      const [{ compactPartition, partitionLabel }, { createDuckDbEngine }, { createRuntime }] =
+        await Promise.all([
+          import("@compacter/core"),
+          import("@compacter/duckdb"),
+          import("@compacter/worker"),
+        ]);
       const runtime = createRuntime(config, { role: "compact" });
       const engine = createDuckDbEngine();
       try {
         const partitions: PartitionId[] = flags.due
           ? await duePartitions(runtime.store)
           : [partitionFromFlags(flags, "compact")];
+        const summarise = (outcome: CompactionOutcome) => summary(outcome, partitionLabel);
         const outcomes: CompactionOutcome[] = [];
         for (const partition of partitions) {
           outcomes.push(
@@ -58,11 +64,11 @@ export function registerCompact(program: Command): Command {
 
 async function duePartitions(store: { listDue(until?: string): Promise<{ partition: PartitionId }[]> }) {
   const due = await store.listDue(new Date().toISOString());
-  const unique = new Map(due.map((d) => [partitionLabel(d.partition), d.partition]));
+  const unique = new Map(due.map((d) => [`${d.partition.day}/${d.partition.district}`, d.partition]));
   return [...unique.values()];
 }
 
-function summarise(outcome: CompactionOutcome) {
+function summary(outcome: CompactionOutcome, partitionLabel: (p: PartitionId) => string) {
   const h = outcome.history;
   return {
     partition: partitionLabel(outcome.partition),

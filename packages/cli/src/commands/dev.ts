@@ -1,17 +1,14 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { getQueueDepth } from "@compacter/aws";
-import { type CompacterConfig, flagName, SETTINGS, type SettingName } from "@compacter/core";
-// Loaded by the action only: the emulators (fastify, dynalite, LevelDB) would otherwise
-// slow down every other command's start.
+import type { CompacterConfig } from "@compacter/core";
+// Types only: the emulators (fastify, dynalite, LevelDB), the worker and DuckDB load when
+// the command runs, not when any other command starts.
 import type { LocalStack } from "@compacter/local";
-import { type Command, InvalidArgumentError } from "commander";
-import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { addSettingFlags } from "../settingsFlags.js";
 
 /**
- * `compacter dev`: the local AWS stack in one process, its endpoints in an env file,
- * and a live count of the notifications waiting on the ingest queue. The worker and the
- * demo fleet join this command later; they start from {@link startDevStack}.
+ * `compacter dev` (what `npm start` runs): the local AWS stack in one process, its
+ * endpoints in an env file, the worker (ingest, sweep, compaction with DuckDB), and a
+ * demo fleet whose raw files become Parquet and a query answer within a minute.
  */
 export interface DevStackOptions {
   readonly config: CompacterConfig;
@@ -41,26 +38,33 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   return { stack, env: { ...options.settingsEnv, ...stack.env }, stop: () => stack.stop() };
 }
 
-interface DevFlags extends Record<string, unknown> {
+export interface DevFlags extends Record<string, unknown> {
   readonly envFile?: string;
   readonly writeEnv?: string;
   readonly s3Port?: number;
   readonly dynamodbPort?: number;
   readonly dataDir?: string;
   readonly demo: boolean;
+  readonly worker: boolean;
+  readonly demoDevices?: number;
+  readonly demoHours?: number;
 }
 
-const WATCH_INTERVAL_MS = 2_000;
+export const DEFAULT_ENV_FILE = ".compacter/local.env";
 
 export function registerDev(program: Command): Command {
   const command = program
     .command("dev")
     .description(
-      "Run the local AWS stack (S3 + SQS with S3 event notifications, DynamoDB) with Compacter's " +
-        "buckets, queues and manifest table; print its endpoints as KEY=value lines and watch the ingest queue. " +
-        "Stops cleanly on Ctrl-C / SIGTERM.",
+      "Run everything on this machine: the local AWS stack (S3 + SQS with S3 event notifications, DynamoDB) with " +
+        "Compacter's buckets, queues and manifest table, the worker (ingest, sweep, compaction), and a demo fleet " +
+        "whose raw files become Parquet and a sample query answer. Writes the stack's endpoints to an env file " +
+        "for other terminals. Runs until Ctrl-C / SIGTERM, then stops cleanly (a second Ctrl-C forces exit).",
     )
-    .option("--env-file <file>", "also write the KEY=value lines here (load with: set -a; . FILE; set +a)")
+    .option(
+      "--env-file <file>",
+      `write the endpoints as KEY=value lines here (default: ${DEFAULT_ENV_FILE}; load with: set -a; . FILE; set +a)`,
+    )
     .option(
       "--write-env <file>",
       "same as --env-file; use it through npx/npm on Node 20, whose node takes any --env-file argument " +
@@ -72,151 +76,22 @@ export function registerDev(program: Command): Command {
       "--data-dir <dir>",
       "keep the DynamoDB tables in this directory across restarts (default: memory)",
     )
-    .option("--no-demo", "don't run the demo (device simulator and worker) next to the stack")
+    .option("--no-demo", "run just the stack and the worker: no simulated fleet, default windows")
+    .option(
+      "--no-worker",
+      "run just the stack (no worker, no demo), e.g. to run `compacter run` in another terminal",
+    )
+    .addOption(
+      new Option("--demo-devices <n>", "demo devices per district (default: 8)").argParser(positiveInteger),
+    )
+    .addOption(
+      new Option("--demo-hours <n>", "demo hours per device (default: 3)").argParser(positiveInteger),
+    )
     .action(async (flags: DevFlags) => {
+      const { runDev } = await import("../dev/runDev.js");
       await runDev(flags);
     });
   return addSettingFlags(command);
-}
-
-async function runDev(flags: DevFlags): Promise<void> {
-  const { formatEnvFile, writeEnvFile } = await import("@compacter/local");
-  const envFile = flags.envFile ?? flags.writeEnv;
-  if (envFile) await forgetPreloadedEnvFile(resolve(envFile));
-  const config = configFromFlags(flags);
-  const shutdown = shutdownSignal();
-  try {
-    const dev = await startDevStack({
-      config,
-      ...(flags.s3Port ? { s3Port: flags.s3Port } : {}),
-      ...(flags.dynamodbPort ? { dynamodbPort: flags.dynamodbPort } : {}),
-      ...(flags.dataDir ? { dataDir: resolve(flags.dataDir) } : {}),
-      settingsEnv: givenSettingsEnv(flags),
-    });
-    try {
-      const header = [
-        `Local stack of \`compacter dev\` (pid ${process.pid}), started ${new Date().toISOString()}.`,
-        "Load with: set -a; . FILE; set +a",
-      ].join("\n");
-      if (envFile) await writeEnvFile(resolve(envFile), dev.env, header);
-      process.stdout.write(formatEnvFile(dev.env, header));
-      const { emulators, resources } = dev.stack.startupMs;
-      note(
-        `local stack ready in ${Math.round(resources)} ms (emulators ${Math.round(emulators)} ms)` +
-          (envFile ? `; env written to ${resolve(envFile)}` : "") +
-          "; Ctrl-C stops it",
-      );
-      // The demo (simulator + worker) is not part of the stack yet; --no-demo is accepted so
-      // scripts written today keep working when it arrives.
-      await watchIngestQueue(dev.stack, shutdown.signal);
-    } finally {
-      note("stopping the local stack");
-      await dev.stop();
-    }
-  } finally {
-    shutdown.dispose();
-  }
-}
-
-/**
- * Node 20 loads a script argument `--env-file FILE` into the environment itself when
- * FILE exists (nodejs/node#54232), and npx/npm pass that environment on: the previous
- * run's endpoints and settings would then look like the user's. Drop every variable
- * whose value is exactly what the old file says.
- */
-async function forgetPreloadedEnvFile(path: string): Promise<void> {
-  const { parseEnvFile } = await import("@compacter/local");
-  let previous: Record<string, string>;
-  try {
-    previous = parseEnvFile(await readFile(path, "utf8"));
-  } catch {
-    return;
-  }
-  for (const [key, value] of Object.entries(previous)) {
-    if (process.env[key] === value) delete process.env[key];
-  }
-}
-
-/**
- * Counts, not receives: a receive would hide messages from the worker for a visibility
- * timeout, so the queue is only observed through its attributes.
- */
-async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise<void> {
-  let last = "";
-  let delivered = stack.bridge.stats().messagesDelivered;
-  while (!signal.aborted) {
-    const [queue, dlq] = await Promise.all([
-      getQueueDepth(stack.clients.sqs, stack.resources.ingestQueueUrl),
-      getQueueDepth(stack.clients.sqs, stack.resources.ingestDlqUrl),
-    ]);
-    const stats = stack.bridge.stats();
-    const line = `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}`;
-    if (line !== last || stats.messagesDelivered !== delivered) {
-      const fresh = stats.messagesDelivered - delivered;
-      note(`${line}${fresh > 0 ? ` (+${fresh} notification${fresh === 1 ? "" : "s"})` : ""}`);
-      last = line;
-      delivered = stats.messagesDelivered;
-    }
-    await sleep(WATCH_INTERVAL_MS, signal);
-  }
-}
-
-/**
- * First Ctrl-C / SIGTERM: stop cleanly. A second one while stopping: exit at once, so a
- * stuck shutdown never needs kill -9.
- */
-function shutdownSignal(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(name === "SIGINT" ? 130 : 143);
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    },
-  };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolveSleep) => {
-    if (signal.aborted) return resolveSleep();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolveSleep();
-    }
-  });
-}
-
-/**
- * Settings given to `dev` (flag, else environment), except the resources the stack
- * names itself, so a second process that sources the env file runs with the same
- * windows and limits.
- */
-function givenSettingsEnv(flags: Record<string, unknown>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    const spec = SETTINGS[name];
-    if (spec.group === "resources") continue;
-    const fromFlag = flags[optionKey(name)];
-    const raw = typeof fromFlag === "string" ? fromFlag : process.env[spec.env];
-    if (raw !== undefined && raw !== "") env[spec.env] = raw;
-  }
-  return env;
-}
-
-/** commander's property for a setting's flag: "--close-after" → "closeAfter". */
-function optionKey(name: SettingName): string {
-  return flagName(name)
-    .slice(2)
-    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 function parsePort(value: string): number {
@@ -226,6 +101,8 @@ function parsePort(value: string): number {
   return port;
 }
 
-function note(text: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return Number(value);
 }

@@ -1,4 +1,4 @@
-import { type AwsClients, createAwsClients, DynamoManifestStore } from "@compacter/aws";
+import type { AwsClients, DynamoManifestStore } from "@compacter/aws";
 import {
   type CompacterConfig,
   type DueEntry,
@@ -162,6 +162,8 @@ export async function withManifest<T>(
   run: (context: ManifestContext) => Promise<T>,
 ): Promise<T> {
   const config = configFromFlags(flags);
+  // Loaded here, not at start-up: the AWS SDK costs every other command time.
+  const { createAwsClients, DynamoManifestStore } = await import("@compacter/aws");
   const clients = createAwsClients();
   try {
     const store = new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable });

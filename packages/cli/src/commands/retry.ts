@@ -1,5 +1,4 @@
-import { parseRawKey, partitionLabel, type RawFileRecord } from "@compacter/core";
-import { createRuntime } from "@compacter/worker";
+import type { RawFileRecord } from "@compacter/core";
 import type { Command } from "commander";
 import { UsageError } from "../main.js";
 import { printJson, printTable } from "../output.js";
@@ -33,6 +32,11 @@ export function registerRetry(program: Command): Command {
         throw new UsageError("say what to retry: --key K, or --day D --district X, or --all");
       }
       const config = configFromFlags(flags as Record<string, unknown>);
+      // Loaded here, not at start-up: the AWS SDK costs every other command time.
+      const [{ parseRawKey, partitionLabel }, { createRuntime }] = await Promise.all([
+        import("@compacter/core"),
+        import("@compacter/worker"),
+      ]);
       const runtime = createRuntime(config, { role: "retry" });
       try {
         const { store } = runtime;

@@ -1,5 +1,3 @@
-import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime, Worker } from "@compacter/worker";
 import type { Command } from "commander";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
@@ -19,6 +17,11 @@ export function registerRun(program: Command): Command {
   ).action(
     async (flags: { ingest: boolean; sweep: boolean; compaction: boolean } & Record<string, unknown>) => {
       const config = configFromFlags(flags);
+      // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
+      const [{ createDuckDbEngine }, { createRuntime, Worker }] = await Promise.all([
+        import("@compacter/duckdb"),
+        import("@compacter/worker"),
+      ]);
       const runtime = createRuntime(config, { role: "worker" });
       const engine = createDuckDbEngine();
       const worker = new Worker(runtime, engine, {

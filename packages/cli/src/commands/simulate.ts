@@ -1,19 +1,8 @@
 import { resolve } from "node:path";
-import { createAwsClients } from "@compacter/aws";
 import { CompacterError, formatBytes, parseDurationMs } from "@compacter/core";
-import {
-  directorySink,
-  type FileSummary,
-  KNOB_NAMES,
-  type Knobs,
-  type ObjectSink,
-  parseStartHour,
-  runSimulation,
-  SIMULATION_DEFAULTS,
-  type SimulationProgress,
-  type SimulationSummary,
-  s3Sink,
-} from "@compacter/simulator";
+import type { FileSummary, ObjectSink, SimulationProgress, SimulationSummary } from "@compacter/simulator";
+// The options alone: the simulator's S3 sink (and the AWS SDK) load when the command runs.
+import { KNOB_NAMES, type Knobs, SIMULATION_DEFAULTS } from "@compacter/simulator/options";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { endProgress, formatTable, printJson, progressLine, type Row } from "../output.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
@@ -137,6 +126,10 @@ async function simulate(flags: SimulateFlags & Record<string, unknown>): Promise
     const value = flags[knob];
     if (typeof value === "number") knobs[knob] = value;
   }
+  const [{ createAwsClients }, { directorySink, parseStartHour, runSimulation, s3Sink }] = await Promise.all([
+    import("@compacter/aws"),
+    import("@compacter/simulator"),
+  ]);
   const clients = flags.out ? undefined : createAwsClients();
   const sink: ObjectSink = flags.out
     ? directorySink(resolve(flags.out))

@@ -1,5 +1,5 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { findDeadLetterQueueUrl, getQueueDepth, type QueueDepth } from "@compacter/aws";
+import type { QueueDepth } from "@compacter/aws";
 import { type CompacterConfig, type DueEntry, FILE_STATUS, formatDuration } from "@compacter/core";
 import type { Command } from "commander";
 import { printJson, printTable } from "../output.js";
@@ -43,6 +43,7 @@ type QueueReport =
   | { readonly configured: false; readonly error?: string };
 
 async function queueDepths(sqs: SQSClient, config: CompacterConfig): Promise<Record<QueueName, QueueReport>> {
+  const { findDeadLetterQueueUrl, getQueueDepth } = await import("@compacter/aws");
   const depth = async (url: string | undefined): Promise<QueueReport> => {
     if (!url) return { configured: false };
     try {

@@ -1,0 +1,59 @@
+import {
+  fileTiming,
+  type IngestDeps,
+  type ManifestStore,
+  parseRawKey,
+  RAW_SUFFIX,
+  type RegistrationOutcome,
+} from "@compacter/core";
+import type { ListedObject } from "./rawListing.js";
+
+/**
+ * A listed object has no S3 event and so no sequencer. It is registered with the lowest
+ * one there is, "0", through the same idempotent calls as ingest
+ * (ManifestStore.registerCreated / registerRejected):
+ * - a key the manifest doesn't know becomes pending, exactly as its notification would
+ *   have made it (due at its hour's window close, or — arriving late — at arrival +
+ *   lateDebounce, with arrival = LastModified);
+ * - a key the manifest knows (from a notification or an earlier backfill) is `stale`:
+ *   every recorded sequencer is ≥ "0", so nothing is overwritten and a re-run registers
+ *   nothing twice;
+ * - a real notification for the same object arriving later outranks it (a greater
+ *   sequencer with the same eTag only advances the sequencer; a new eTag replaces it).
+ * The price: a key the manifest already holds whose object was overwritten while no
+ * notification flowed keeps its recorded version — a listing can't say which is newer.
+ */
+export const LISTED_SEQUENCER = "0";
+
+export type ListedOutcome =
+  | RegistrationOutcome["result"]
+  /** Not a raw file name (`*.txt.gz`): the bucket notification wouldn't fire for it either. */
+  | "ignored"
+  /** A raw file of a partition day outside `--from`..`--to`, listed because its key-day neighbours the range. */
+  | "outOfRange";
+
+export async function registerListedObject(
+  object: ListedObject,
+  deps: {
+    readonly store: ManifestStore;
+    readonly config: IngestDeps["config"];
+    readonly days?: { readonly from: string; readonly to: string };
+    readonly nowIso: string;
+  },
+): Promise<ListedOutcome> {
+  const { store, config, days, nowIso } = deps;
+  if (!object.key.startsWith(config.rawPrefix) || !object.key.endsWith(RAW_SUFFIX)) return "ignored";
+  const version = {
+    key: object.key,
+    eTag: object.eTag,
+    size: object.size,
+    sequencer: LISTED_SEQUENCER,
+    arrivedAt: object.lastModified.toISOString(),
+  };
+  const parsed = parseRawKey(object.key, config);
+  if (!parsed.ok) return (await store.registerRejected({ version, reason: parsed.reason, nowIso })).result;
+  const file = parsed.value;
+  if (days && (file.partition.day < days.from || file.partition.day > days.to)) return "outOfRange";
+  const timing = fileTiming(file.hourStartMs, object.lastModified.getTime(), config);
+  return (await store.registerCreated({ file, version, timing, nowIso })).result;
+}

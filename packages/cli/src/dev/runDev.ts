@@ -1,0 +1,269 @@
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { getQueueDepth, type MessageDisposition } from "@compacter/aws";
+import {
+  type CompactionOutcome,
+  createLogger,
+  flagName,
+  formatBytes,
+  loadConfig,
+  partitionLabel,
+  SETTINGS,
+  type SettingName,
+} from "@compacter/core";
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { formatEnvFile, type LocalStack, parseEnvFile, writeEnvFile } from "@compacter/local";
+import { createRuntime, Worker } from "@compacter/worker";
+import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.js";
+import { configFromFlags } from "../settingsFlags.js";
+import { connectionHelp } from "./connectionHelp.js";
+import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
+import { note, shutdownSignal, sleep } from "./shutdown.js";
+
+/**
+ * Windows short enough that the demo's files are due at once (its hours closed minutes
+ * ago, so every file is late: due `lateDebounce` after upload). Used only with the demo,
+ * only for settings the user didn't give, and written to the env file so that other
+ * processes agree.
+ */
+export const DEMO_WINDOWS = {
+  closeAfterMs: "10s",
+  lateDebounceMs: "3s",
+  sweepIntervalMs: "2s",
+} as const satisfies Partial<Record<SettingName, string>>;
+
+const WATCH_INTERVAL_MS = 2_000;
+
+export async function runDev(flags: DevFlags): Promise<void> {
+  const envFile = resolve(flags.envFile ?? flags.writeEnv ?? DEFAULT_ENV_FILE);
+  await forgetPreloadedEnvFile(envFile);
+  const config = configFromFlags(flags);
+  const given = givenSettingsEnv(flags);
+  const withWorker = flags.worker;
+  const withDemo = withWorker && flags.demo;
+  const demoWindows = withDemo ? demoWindowsNotGiven(given) : {};
+  const shutdown = shutdownSignal();
+  const tempDir = config.tempDir ? undefined : await mkdtemp(join(tmpdir(), "compacter-dev-"));
+  try {
+    const dev = await startDevStack({
+      config,
+      ...(flags.s3Port ? { s3Port: flags.s3Port } : {}),
+      ...(flags.dynamodbPort ? { dynamodbPort: flags.dynamodbPort } : {}),
+      ...(flags.dataDir ? { dataDir: resolve(flags.dataDir) } : {}),
+      settingsEnv: { ...given, ...demoWindows },
+    });
+    // Stopped in this order: the worker drains before the stack it talks to goes away.
+    const stopping: { readonly what: string; readonly stop: () => Promise<void> }[] = [
+      { what: "the local stack", stop: () => dev.stop() },
+    ];
+    try {
+      const header = [
+        `Local stack of \`compacter dev\` (pid ${process.pid}), started ${new Date().toISOString()}.`,
+        "Load with: set -a; . FILE; set +a",
+      ].join("\n");
+      await mkdir(dirname(envFile), { recursive: true });
+      await writeEnvFile(envFile, dev.env, header);
+      process.stdout.write(formatEnvFile(dev.env, header));
+      const { emulators, resources } = dev.stack.startupMs;
+      note(
+        `local stack ready in ${Math.round(resources)} ms (emulators ${Math.round(emulators)} ms); ` +
+          `env written to ${shown(envFile)} — in another terminal: set -a; . ${shown(envFile)}; set +a`,
+      );
+      if (Object.keys(demoWindows).length > 0) {
+        note(
+          `demo windows: ${Object.entries(DEMO_WINDOWS)
+            .filter(([name]) => SETTINGS[name as SettingName].env in demoWindows)
+            .map(
+              ([name, value]) =>
+                `${flagName(name as SettingName)} ${value} (default ${SETTINGS[name as SettingName].default})`,
+            )
+            .join(", ")} so the demo's files are due at once; pass your own to change them, or --no-demo`,
+        );
+      }
+
+      if (!withWorker) {
+        note(
+          "no worker (--no-worker): start one with `compacter run` after loading the env file; Ctrl-C stops the stack",
+        );
+        await watchIngestQueue(dev.stack, shutdown.signal);
+        return;
+      }
+      const workerConfig = loadConfig({
+        env: dev.env,
+        overrides: tempDir ? { tempDir } : {},
+      });
+      const tty = process.stderr.isTTY === true;
+      const log = createLogger({
+        // Quiet by default: the progress line and notes say what happens; warnings still show.
+        level: dev.env[SETTINGS.logLevel.env] ?? "warn",
+        fields: { role: "worker", worker: `dev/${process.pid}` },
+        sink: (line) => process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${line}\n`),
+      });
+      const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
+      const engine = createDuckDbEngine();
+      const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
+      let demoRunning = withDemo;
+      const worker = new Worker(runtime, engine, {
+        onIngestBatch: (dispositions) => {
+          counters.filesIngested += filesRegistered(dispositions);
+        },
+        onOutcome: (outcome) => {
+          if (outcome.status !== "committed") return;
+          counters.generations += 1;
+          counters.partitionsCompacted.add(partitionLabel(outcome.partition));
+          if (!demoRunning || !tty) note(describeOutcome(outcome));
+        },
+      });
+      worker.start();
+      stopping.unshift({
+        what: "the worker (work in hand finishes)",
+        stop: async () => {
+          await worker.stop();
+          await engine.close();
+          runtime.close();
+        },
+      });
+      note("worker running: ingest, sweep and compaction (DuckDB)");
+
+      if (withDemo) {
+        const demo = {
+          stack: dev.stack,
+          config: workerConfig,
+          store: runtime.store,
+          counters,
+          size: {
+            devicesPerDistrict: flags.demoDevices ?? DEMO_SIZE.devicesPerDistrict,
+            hours: flags.demoHours ?? DEMO_SIZE.hours,
+          },
+          signal: shutdown.signal,
+        };
+        const result = await runDemo(demo);
+        demoRunning = false;
+        if (result) {
+          await printSampleAnswer(demo, result);
+          process.stdout.write(
+            connectionHelp({
+              stack: dev.stack,
+              envFile: shown(envFile),
+              day: result.partitions[0]?.day ?? "",
+              lakePrefix: workerConfig.lakePrefix,
+            }),
+          );
+        }
+      }
+      if (!shutdown.signal.aborted) note("running; Ctrl-C stops everything");
+      await watchIngestQueue(dev.stack, shutdown.signal);
+    } finally {
+      for (const { what, stop } of stopping) {
+        note(`stopping ${what}`);
+        await stop();
+      }
+    }
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    shutdown.dispose();
+  }
+}
+
+function filesRegistered(dispositions: readonly MessageDisposition[]): number {
+  let n = 0;
+  for (const d of dispositions) {
+    if (d.status !== "done") continue;
+    for (const record of d.result.records) {
+      if (record.outcome === "registered" || record.outcome === "replaced") n += 1;
+    }
+  }
+  return n;
+}
+
+function describeOutcome(outcome: CompactionOutcome): string {
+  const h = outcome.history;
+  return (
+    `compacted ${partitionLabel(outcome.partition)}: generation ${outcome.generation} (${outcome.plan}` +
+    `${outcome.reason ? `, ${outcome.reason}` : ""}): ${h?.inputs.length ?? 0} raw file(s) → ` +
+    `${h?.outputs.length ?? 0} Parquet file(s), ${h?.rowsOut ?? 0} rows, ${formatBytes(h?.bytesOut ?? 0)}`
+  );
+}
+
+/** A path as the user would type it: relative when under the working directory. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== "" && !rel.startsWith("..") ? rel : path;
+}
+
+/**
+ * Node 20 loads a script argument `--env-file FILE` into the environment itself when
+ * FILE exists (nodejs/node#54232), and npx/npm pass that environment on; a shell that
+ * sourced the file for an earlier run has it too. Either way the previous run's
+ * endpoints and settings would look like the user's: drop every variable whose value is
+ * exactly what the old file says.
+ */
+async function forgetPreloadedEnvFile(path: string): Promise<void> {
+  let previous: Record<string, string>;
+  try {
+    previous = parseEnvFile(await readFile(path, "utf8"));
+  } catch {
+    return;
+  }
+  for (const [key, value] of Object.entries(previous)) {
+    if (process.env[key] === value) delete process.env[key];
+  }
+}
+
+/**
+ * Counts, not receives: a receive would hide messages from the worker for a visibility
+ * timeout, so the queue is only observed through its attributes.
+ */
+async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise<void> {
+  let last = "";
+  let delivered = stack.bridge.stats().messagesDelivered;
+  while (!signal.aborted) {
+    const [queue, dlq] = await Promise.all([
+      getQueueDepth(stack.clients.sqs, stack.resources.ingestQueueUrl),
+      getQueueDepth(stack.clients.sqs, stack.resources.ingestDlqUrl),
+    ]);
+    const stats = stack.bridge.stats();
+    const line = `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}`;
+    if (line !== last || stats.messagesDelivered !== delivered) {
+      const fresh = stats.messagesDelivered - delivered;
+      note(`${line}${fresh > 0 ? ` (+${fresh} notification${fresh === 1 ? "" : "s"})` : ""}`);
+      last = line;
+      delivered = stats.messagesDelivered;
+    }
+    await sleep(WATCH_INTERVAL_MS, signal);
+  }
+}
+
+/**
+ * Settings given to `dev` (flag, else environment), except the resources the stack
+ * names itself, so a second process that sources the env file runs with the same
+ * windows and limits.
+ */
+function givenSettingsEnv(flags: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const spec = SETTINGS[name];
+    if (spec.group === "resources") continue;
+    const fromFlag = flags[optionKey(name)];
+    const raw = typeof fromFlag === "string" ? fromFlag : process.env[spec.env];
+    if (raw !== undefined && raw !== "") env[spec.env] = raw;
+  }
+  return env;
+}
+
+function demoWindowsNotGiven(given: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(DEMO_WINDOWS)) {
+    const variable = SETTINGS[name as SettingName].env;
+    if (given[variable] === undefined) env[variable] = value;
+  }
+  return env;
+}
+
+/** commander's property for a setting's flag: "--close-after" → "closeAfter". */
+function optionKey(name: SettingName): string {
+  return flagName(name)
+    .slice(2)
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
