@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { PutBucketNotificationConfigurationCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DynamoManifestStore } from "@compacter/aws";
 import type { LocalResources } from "@compacter/local";
@@ -126,6 +127,32 @@ describe("compacter backfill", () => {
     expect(again.devicePrefixes.resumed).toBe(0);
     const files = (await Promise.all(partitions.map((p) => store.listFiles(p)))).flat();
     expect(files.every((f) => f.status === "compacted" && f.versions === 1)).toBe(true);
+
+    // Two objects are overwritten while no notification flows. The listing shows versions
+    // written after the recorded ones arrived, so a re-run registers them and compaction
+    // replaces their rows.
+    const overwritten = simulated.files.slice(0, 2);
+    for (const file of overwritten) {
+      const lines = Array.from({ length: 5 }, (_, i) =>
+        JSON.stringify({ heartbeat: file.hourStartMs / 1000 + i, unitno: "X" }),
+      );
+      await stack.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: resources.rawBucket,
+          Key: file.key,
+          Body: gzipSync(`${lines.join("\n")}\n`),
+        }),
+      );
+    }
+    const refreshed = await json<BackfillSummary>("backfill", "--checkpoint", checkpoint, "--json");
+    expect(refreshed.outcomes.replaced).toBe(2);
+    await json("compact", "--due", "--json");
+    const [after] = await json<{ n: number }[]>("query", "SELECT count(*) AS n FROM telemetry", "--json");
+    const removedRows = overwritten.reduce(
+      (n, f) => n + (simulated.expected.rowsBySourceFile[f.key] ?? 0),
+      0,
+    );
+    expect(after?.n).toBe(simulated.expected.rows - removedRows + 10);
   });
 
   it("lists only the key-days a date range needs, across time zones, and registers only that range", async () => {

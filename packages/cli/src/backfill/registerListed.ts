@@ -1,10 +1,12 @@
 import {
   fileTiming,
   type IngestDeps,
+  listingIsNewer,
   type ManifestStore,
   parseRawKey,
   RAW_SUFFIX,
   type RegistrationOutcome,
+  registerObservedVersion,
 } from "@compacter/core";
 import type { ListedObject } from "./rawListing.js";
 
@@ -19,9 +21,12 @@ import type { ListedObject } from "./rawListing.js";
  *   every recorded sequencer is ≥ "0", so nothing is overwritten and a re-run registers
  *   nothing twice;
  * - a real notification for the same object arriving later outranks it (a greater
- *   sequencer with the same eTag only advances the sequencer; a new eTag replaces it).
- * The price: a key the manifest already holds whose object was overwritten while no
- * notification flowed keeps its recorded version — a listing can't say which is newer.
+ *   sequencer with the same eTag only advances the sequencer; a new eTag replaces it);
+ * - a key the manifest holds at another version (or as removed) whose listed object was
+ *   written after the recorded version arrived is a change whose notification never
+ *   reached us: it is registered with the successor of the recorded sequencer
+ *   (registerObservedVersion), so the manifest converges to what is in the bucket while
+ *   any real notification still outranks it.
  */
 export const LISTED_SEQUENCER = "0";
 
@@ -55,5 +60,18 @@ export async function registerListedObject(
   const file = parsed.value;
   if (days && (file.partition.day < days.from || file.partition.day > days.to)) return "outOfRange";
   const timing = fileTiming(file.hourStartMs, object.lastModified.getTime(), config);
-  return (await store.registerCreated({ file, version, timing, nowIso })).result;
+  const outcome = (await store.registerCreated({ file, version, timing, nowIso })).result;
+  if (outcome !== "stale") return outcome;
+  const recorded = await store.getFile(file.partition, file.key);
+  if (!recorded || !listingIsNewer(recorded, object)) return outcome;
+  return (
+    await registerObservedVersion({
+      store,
+      windows: config,
+      file,
+      recorded,
+      observed: object,
+      nowMs: Date.parse(nowIso),
+    })
+  ).result;
 }
