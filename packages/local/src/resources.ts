@@ -83,7 +83,7 @@ export function localResourceNames(
     ...DEFAULT_QUEUE_NAMES,
     ingestMaxReceiveCount: config.ingestMaxReceiveCount,
     compactionMaxReceiveCount: config.compactionMaxReceiveCount,
-    visibilityTimeoutSeconds: Math.max(1, Math.ceil(config.queueVisibilityTimeoutMs / 1000)),
+    visibilityTimeoutSeconds: Math.max(1, Math.ceil(config.visibilityTimeoutMs / 1000)),
     ...overrides,
   };
 }

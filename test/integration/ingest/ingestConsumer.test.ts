@@ -37,7 +37,7 @@ async function fixture(label: string, settings: Record<string, string> = {}): Pr
   const resources = await stack.createResources(label);
   const config = stack.config(resources, {
     pollWaitMs: "1s",
-    queueVisibilityTimeoutMs: "10s",
+    visibilityTimeoutMs: "10s",
     ingestConcurrency: "2",
     ...settings,
   });
@@ -333,7 +333,7 @@ describe("ingest through the SQS consumer", () => {
   });
 
   it("keeps a slow batch invisible with a heartbeat, so no other loop takes it", async () => {
-    const f = await fixture("ingest-heartbeat", { queueVisibilityTimeoutMs: "3s", ingestConcurrency: "3" });
+    const f = await fixture("ingest-heartbeat", { visibilityTimeoutMs: "3s", ingestConcurrency: "3" });
     let calls = 0;
     const slow = new Proxy(f.store, {
       get(target, property, receiver) {

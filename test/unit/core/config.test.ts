@@ -6,7 +6,7 @@ describe("loadConfig", () => {
     const config = loadConfig();
     expect(config.closeAfterMs).toBe(60 * 60_000);
     expect(config.lateDebounceMs).toBe(5 * 60_000);
-    expect(config.maxFileBytes).toBe(512 * 2 ** 20);
+    expect(config.maxFileSizeBytes).toBe(512 * 2 ** 20);
     expect(config.keyTimeZone.minutes).toBe(480);
   });
 
@@ -33,6 +33,13 @@ describe("loadConfig", () => {
     expect(error?.message).toMatch(/closeAfterMs \(COMPACTER_CLOSE_AFTER\): '90' is not a duration/);
     expect(error?.message).toMatch(/threads \(COMPACTER_THREADS\)/);
     expect(error?.message).toMatch(/memoryLimitBytes \(COMPACTER_MEMORY_LIMIT\): must be at least 64MiB/);
+  });
+
+  it("refuses a staging prefix the orphan sweep or a lake reader would trip over", () => {
+    expect(() => loadConfig({ overrides: { stagingPrefix: "" } })).toThrow(/stagingPrefix must not be empty/);
+    expect(() =>
+      loadConfig({ overrides: { lakePrefix: "lake/", stagingPrefix: "lake/hiveperiod=tmp/" } }),
+    ).toThrow(/outside the lake's Hive tree/);
   });
 
   it("gives every setting a COMPACTER_ variable and a distinct flag", () => {

@@ -36,7 +36,7 @@ export class CompactionConsumer {
 
   constructor(private readonly options: CompactionConsumerOptions) {
     const { config, log } = options.deps;
-    const visibilityTimeout = Math.max(1, Math.ceil(config.queueVisibilityTimeoutMs / 1000));
+    const visibilityTimeout = Math.max(1, Math.ceil(config.visibilityTimeoutMs / 1000));
     const sqs = abortableReceives(options.sqs, this.drain.signal);
     for (let i = 0; i < config.compactionConcurrency; i++) {
       const consumer = Consumer.create({
@@ -46,7 +46,7 @@ export class CompactionConsumer {
         waitTimeSeconds: Math.min(20, Math.max(0, Math.round(config.pollWaitMs / 1000))),
         visibilityTimeout,
         ...(visibilityTimeout >= 3 ? { heartbeatInterval: Math.floor(visibilityTimeout / 3) } : {}),
-        pollingCompleteWaitTimeMs: config.queueVisibilityTimeoutMs,
+        pollingCompleteWaitTimeMs: config.visibilityTimeoutMs,
         handleMessage: (message) => this.handle(message),
       });
       consumer.on("error", (error, messages) => {

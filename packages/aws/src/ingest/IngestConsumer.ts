@@ -25,7 +25,7 @@ export interface IngestConsumerOptions {
   readonly ingest: IngestDeps & {
     readonly config: IngestDeps["config"] & {
       readonly ingestConcurrency: number;
-      readonly queueVisibilityTimeoutMs: number;
+      readonly visibilityTimeoutMs: number;
       readonly pollWaitMs: number;
     };
   };
@@ -67,7 +67,7 @@ export class IngestConsumer {
       this.markFinished = resolve;
     });
     const { config } = options.ingest;
-    const visibilityTimeout = Math.max(1, Math.ceil(config.queueVisibilityTimeoutMs / 1000));
+    const visibilityTimeout = Math.max(1, Math.ceil(config.visibilityTimeoutMs / 1000));
     const heartbeatInterval = Math.floor(visibilityTimeout / 3);
     const sqs = abortableReceives(options.sqs, this.drain.signal);
     for (let i = 0; i < config.ingestConcurrency; i++) {
@@ -83,7 +83,7 @@ export class IngestConsumer {
         messageSystemAttributeNames: ["ApproximateReceiveCount"],
         // stop() waits this long for the batch in hand before giving up on it (it then
         // reappears after its visibility timeout: at-least-once, and ingest is idempotent).
-        pollingCompleteWaitTimeMs: config.queueVisibilityTimeoutMs,
+        pollingCompleteWaitTimeMs: config.visibilityTimeoutMs,
         handleMessageBatch: async (messages) => {
           const dispositions = await this.handleBatch(messages);
           const acked = new Set(dispositions.filter((d) => d.status !== "retry").map((d) => d.messageId));
@@ -184,7 +184,7 @@ export class IngestConsumer {
         ReceiptHandle: m.ReceiptHandle as string,
         VisibilityTimeout: retryDelaySeconds(
           Number(m.Attributes?.ApproximateReceiveCount ?? 1),
-          this.options.ingest.config.queueVisibilityTimeoutMs,
+          this.options.ingest.config.visibilityTimeoutMs,
         ),
       }));
     if (entries.length === 0) return;

@@ -202,7 +202,7 @@ async function runGeneration(
       schema: schema?.columns ?? [],
       sort: plan.sort,
       outputDir: outDir,
-      maxFileBytes: config.maxFileBytes,
+      maxFileBytes: config.maxFileSizeBytes,
       limits: {
         memoryLimitBytes: config.memoryLimitBytes,
         threads: config.threads,

@@ -31,6 +31,19 @@ export function loadConfig(sources: ConfigSources = {}): CompacterConfig {
       problems.push(`${name} (${origin}): ${(error as Error).message}`);
     }
   }
+  if (problems.length === 0) problems.push(...crossChecks(values as CompacterConfig));
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  ${problems.join("\n  ")}`);
   return values as CompacterConfig;
+}
+
+/** Settings that are valid alone but dangerous together. */
+function crossChecks(config: CompacterConfig): string[] {
+  const problems: string[] = [];
+  // The orphan sweep deletes unreferenced objects under the staging prefix: an empty one
+  // would be the whole bucket, and one inside the Hive tree would be visible to readers.
+  if (config.stagingPrefix === "") problems.push("stagingPrefix must not be empty");
+  if (config.stagingPrefix.startsWith(`${config.lakePrefix}hiveperiod=`)) {
+    problems.push("stagingPrefix must be outside the lake's Hive tree (lakePrefix + hiveperiod=…)");
+  }
+  return problems;
 }

@@ -128,9 +128,9 @@ export const SETTINGS = {
     description: "An open day merges early once its partition would hold more Parquet files than this.",
     group: "compaction",
   },
-  maxFileBytes: {
+  maxFileSizeBytes: {
     kind: "bytes",
-    env: "COMPACTER_MAX_FILE_BYTES",
+    env: "COMPACTER_MAX_FILE_SIZE",
     default: "512MiB",
     min: 1,
     description: "A merged partition is split into files of about this size, never smaller.",
@@ -245,7 +245,7 @@ export const SETTINGS = {
     description: "Receives before a compaction job moves to its DLQ (queue redrive policy).",
     group: "worker",
   },
-  queueVisibilityTimeoutMs: {
+  visibilityTimeoutMs: {
     kind: "duration",
     env: "COMPACTER_VISIBILITY_TIMEOUT",
     default: "60s",
@@ -257,7 +257,8 @@ export const SETTINGS = {
     kind: "string",
     env: "COMPACTER_CACHE_DIR",
     default: "",
-    description: "Local cache of lake files for `compacter query`, keyed by eTag (default: <tempDir>/cache).",
+    description:
+      "Local cache of lake files for `compacter query` (lake keys are immutable; default: <tempDir>/cache).",
     group: "query",
   },
   logLevel: {
