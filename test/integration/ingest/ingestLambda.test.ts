@@ -3,10 +3,11 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs
 import { DEAD_LETTER_ATTRIBUTE, DeadLetters, DynamoManifestStore } from "@compacter/aws";
 import { CompacterError, createLogger, type ManifestStore } from "@compacter/core";
 import type { LocalResources } from "@compacter/local";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, handler } from "../../../packages/functions/src/ingest.js";
 import { useLocalStack } from "../../helpers/localStack.js";
+import { sqsEvent } from "../../helpers/sqsEvent.js";
 
 const stack = useLocalStack();
 let resources: LocalResources;
@@ -39,27 +40,12 @@ async function notificationFor(key: string): Promise<string> {
   }
 }
 
-function sqsEvent(bodies: Record<string, string>): SQSEvent {
-  return {
-    Records: Object.entries(bodies).map(
-      ([messageId, body]): SQSRecord => ({
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "0",
-          SenderId: "s",
-          ApproximateFirstReceiveTimestamp: "0",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: resources.ingestQueueArn,
-        awsRegion: stack.region,
-      }),
-    ),
-  };
+/** The ingest queue's event for these message bodies (messageId → body). */
+function ingestEvent(bodies: Record<string, string>): SQSEvent {
+  return sqsEvent(
+    Object.entries(bodies).map(([messageId, body]) => ({ messageId, body })),
+    { queueArn: resources.ingestQueueArn, region: stack.region },
+  );
 }
 
 describe("the ingest Lambda handler", () => {
@@ -71,7 +57,7 @@ describe("the ingest Lambda handler", () => {
     delete process.env.COMPACTER_INGEST_DLQ_URL;
     delete process.env.COMPACTER_INGEST_QUEUE_URL;
 
-    const response = await handler(sqsEvent({ "m-good": good, "m-garbage": "<xml>not an event</xml>" }));
+    const response = await handler(ingestEvent({ "m-good": good, "m-garbage": "<xml>not an event</xml>" }));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await store.getFile({ day: "2025-12-12", district: "BRCB" }, KEY)).toMatchObject({
       status: "pending",
@@ -117,7 +103,7 @@ describe("the ingest Lambda handler", () => {
       log,
       deadLetters: new DeadLetters(stack.clients.sqs, { dlqUrl: resources.ingestDlqUrl }, log),
     });
-    const response = await handle(sqsEvent({ a: good, b: failing, c: '{"Records":"nope"}' }));
+    const response = await handle(ingestEvent({ a: good, b: failing, c: '{"Records":"nope"}' }));
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "b" }] });
   });
 });
