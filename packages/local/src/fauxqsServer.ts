@@ -34,6 +34,7 @@ export async function startFauxqsServer(options: FauxqsServerOptions): Promise<F
     // The stores' types are fauxqs-internal; these are instances of those very classes.
     stores: { s3Store, sqsStore, snsStore: new internals.SnsStore() } as never,
   });
+  raiseS3BodyLimit(app as unknown as BodyParserHost);
   const bridge = NotificationBridge.install(
     app as unknown as BridgeHost,
     { s3Store, sqsStore, sendMessage: internals.sendMessage, decodeAwsChunked: internals.decodeAwsChunked },
@@ -57,4 +58,32 @@ export async function startFauxqsServer(options: FauxqsServerOptions): Promise<F
       await app.close();
     },
   };
+}
+
+/**
+ * S3 takes a single PUT or an upload part of up to 5 GiB; fauxqs caps every request body
+ * at 11 MiB, so a compactor uploading a realistic Parquet file (16 MiB parts) got 413.
+ * Its catch-all binary parser (what S3 bodies go through) is registered again with a
+ * limit that fits in one Buffer; SQS keeps its own parsers and its own size checks.
+ */
+const S3_BODY_LIMIT_BYTES = 2 ** 30;
+
+interface BodyParserHost {
+  removeContentTypeParser(contentType: string): void;
+  addContentTypeParser(
+    contentType: string,
+    options: { parseAs: "buffer"; bodyLimit: number },
+    parser: (request: unknown, body: Buffer, done: (error: Error | null, body?: Buffer) => void) => void,
+  ): void;
+}
+
+function raiseS3BodyLimit(app: BodyParserHost): void {
+  app.removeContentTypeParser("*");
+  app.addContentTypeParser(
+    "*",
+    { parseAs: "buffer", bodyLimit: S3_BODY_LIMIT_BYTES },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { CompactionEngine, RawInput } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hourOfLines, job, queryParquet, rawInput, Workspace } from "./fixtures.js";
+import { hourOfLines, job, line, queryParquet, rawInput, Workspace } from "./fixtures.js";
 
 const HOUR = 1765472400;
 
@@ -89,6 +89,20 @@ describe("output", () => {
     expect(result.rowsOut).toBe(1200);
     const rows = await rowsInFileOrder(result.outputs.map((o) => o.localPath));
     expect(rows).toHaveLength(1200);
+    expectSorted(rows);
+  });
+
+  it("orders a sorted job whose files are in device order but whose rows are not in time order", async () => {
+    // In-order files are written as read, then checked; these rows fail the check
+    // (a reversed hour, a NULL heartbeat before valid ones), so the job sorts after all.
+    const inputs = fleet(3, 2, 50, "O");
+    const reversed = hourOfLines("O001", HOUR + 7200, 50).reverse();
+    reversed.splice(10, 0, line("O001", null));
+    inputs.push(rawInput(ws.rawFile("O001-late.txt.gz", reversed), "O001", "2025121203"));
+    const result = await engine.compact(job(ws, { raw: inputs, sort: true }));
+    expect(result.rowsOut).toBe(3 * 2 * 50 + 51);
+    const rows = await rowsInFileOrder(result.outputs.map((o) => o.localPath));
+    expect(rows).toHaveLength(result.rowsOut);
     expectSorted(rows);
   });
 
@@ -224,6 +238,9 @@ describe("memory", () => {
           for (let f = 0; f < 120; f++) row[`s${f}`] = Math.round((d * 7 + f + i / 1000) * 100) / 100;
           return JSON.stringify(row);
         });
+        // Newest line first: raw files already in time order are written without a sort
+        // (the engine reads them in order and checks it), and this test is about the sort.
+        lines.reverse();
         inputs.push(rawInput(ws.rawFile(`${device}-wide.txt.gz`, lines, 1), device));
       }
       const limits = {

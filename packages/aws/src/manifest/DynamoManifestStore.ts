@@ -100,6 +100,7 @@ export class DynamoManifestStore implements ManifestStore {
   private readonly client: DynamoDBClient;
   readonly tableName: string;
   private readonly knownPartitions = new Set<string>();
+  private readonly ensuring = new Map<string, Promise<void>>();
 
   constructor(options: DynamoManifestStoreOptions) {
     this.client = options.client;
@@ -631,8 +632,16 @@ export class DynamoManifestStore implements ManifestStore {
   private async ensurePartition(partition: PartitionId): Promise<void> {
     const label = partitionLabel(partition);
     if (this.knownPartitions.has(label)) return;
-    await this.update(stateKey(partition), partitionBaseline(new Update(), partition), undefined);
-    this.remember(partition);
+    // The messages of a batch register concurrently, mostly into one partition: they share
+    // one write instead of each writing the (hot) partition item.
+    let pending = this.ensuring.get(label);
+    if (!pending) {
+      pending = this.update(stateKey(partition), partitionBaseline(new Update(), partition), undefined)
+        .then(() => this.remember(partition))
+        .finally(() => this.ensuring.delete(label));
+      this.ensuring.set(label, pending);
+    }
+    await pending;
   }
 
   private remember(partition: PartitionId): void {

@@ -19,6 +19,7 @@ import type { ScanPool } from "../inspect/ScanPool.js";
 import { MAX_LINE_BYTES, type RawScan } from "../inspect/scanRawFile.js";
 import { castFromText, eventTimeFromHeartbeat, readType } from "../sql/expressions.js";
 import { quoteIdentifier as q } from "../sql/identifiers.js";
+import { type CastCounts, planCastCounts } from "./castCounts.js";
 import { type ColumnPlan, type LakeColumn, type OutputColumn, planColumns } from "./planColumns.js";
 
 type Params = Record<string, DuckDBValue>;
@@ -101,7 +102,20 @@ export async function runCompaction(
 
     // 4. Write. A file DuckDB still refuses (a validator blind spot) is set aside as
     //    unreadable and the job runs again without it, rather than failing the partition.
-    let written: { outputs: EngineOutput[]; plan: ColumnPlan; sources: RawSource[] } | undefined;
+    //    A column read natively whose non-NULL count is not what our cast rule leaves is
+    //    read as text in another write (see castCounts.ts).
+    let written:
+      | {
+          outputs: EngineOutput[];
+          plan: ColumnPlan;
+          sources: RawSource[];
+          casts: CastCounts;
+          perFile: Map<string, SourceCounts>;
+          castNonNull: Map<string, number>;
+        }
+      | undefined;
+    const readAsText = new Set<string>();
+    let nativeReads = true;
     for (let attempt = 0; !written; attempt++) {
       t = performance.now();
       const plan = planColumns(
@@ -116,29 +130,58 @@ export async function runCompaction(
         cleanPaths,
         join(ctx.scratchDir, `read-${attempt}`),
       );
+      const casts = await planCastCounts(
+        ctx.connection,
+        plan,
+        sources.map((s) => s.scan),
+      );
+      const native = new Set(nativeReads ? [...casts.native].filter((c) => !readAsText.has(c)) : []);
       timings.planMs += performance.now() - t;
       t = performance.now();
+      let outputs: EngineOutput[];
       try {
-        const outputs = await writeOutputs(ctx.connection, job, plan, sources, lakeColumns);
-        written = { outputs, plan, sources };
+        outputs = await writeOutputs(ctx.connection, job, plan, sources, lakeColumns, native);
       } catch (error) {
         await clearDirectory(job.outputDir);
-        const culprit = attempt < job.raw.length ? blameRawFile(error, sources) : undefined;
+        const culprit = attempt < job.raw.length + 2 ? blameRawFile(error, sources) : undefined;
         if (!culprit || signal?.aborted) throw translateAbort(error, signal);
         unreadable.set(culprit.index, `DuckDB could not read it: ${firstLine(error)}`);
+        timings.writeMs += performance.now() - t;
+        continue;
       }
       timings.writeMs += performance.now() - t;
+      t = performance.now();
+      const perFile = await countPerSource(ctx.connection, outputs, sources, plan);
+      const castNonNull = await countCastNonNull(ctx.connection, job, outputs, sources, plan);
+      timings.statsMs += performance.now() - t;
+      if (native.size > 0) {
+        // Native reads skip values DuckDB cannot convert (ignore_errors); a line it could
+        // not parse at all would go the same way, so a short file means: read as before.
+        const short = sources.some((s) => (perFile.get(s.key)?.rows ?? 0) !== s.scan.validLines);
+        const wrong = [...native].filter(
+          (c) => castNonNull.get(c) !== (casts.rawNonNull.get(c) ?? 0) - (casts.ruleNulls.get(c) ?? 0),
+        );
+        if (short || wrong.length > 0) {
+          if (short) nativeReads = false;
+          for (const c of wrong) readAsText.add(c);
+          await clearDirectory(job.outputDir);
+          continue;
+        }
+      }
+      written = { outputs, plan, sources, casts, perFile, castNonNull };
     }
-    // Cleaned copies stay until the counts below are done: counting NULLed values re-reads
-    // the files that have them, cleaned copy included (removed in `finally`).
+    // Cleaned copies stay until the counts below are done: counting NULLed values may
+    // re-read the files that have them, cleaned copy included (removed in `finally`).
 
-    // 5. Counts, from the written Parquet (cheap column scans) and targeted raw re-reads.
+    // 5. Counts, from the written Parquet (cheap column scans) and the validator's counts.
     t = performance.now();
-    const { outputs, plan, sources } = written;
-    const perFile = await countPerSource(ctx.connection, outputs, sources, plan);
-    const nulledValues = await countNulled(ctx.connection, plan, sources);
+    const { outputs, plan, sources, perFile } = written;
+    const nulledValues =
+      plan.conflictingFields.length > 0
+        ? await countNulled(ctx.connection, plan, sources)
+        : nulledFromCounts(written.casts, written.castNonNull);
     const lake = await countLake(ctx.connection, job, sources);
-    timings.statsMs = performance.now() - t;
+    timings.statsMs += performance.now() - t;
 
     const files: RawFileOutcome[] = job.raw.map((raw, index) => {
       const error = unreadable.get(index);
@@ -257,13 +300,14 @@ function rawReadSql(
   params: Params,
   types: ParamTypes,
   columnsParam: string,
+  ignoreErrors = false,
 ): string | undefined {
   const chosen = sources.filter((s) => s.gzip === gzip);
   if (chosen.length === 0) return undefined;
   params[name] = listValue(chosen.map((s) => s.readPath));
   types[name] = LIST(VARCHAR);
   return `SELECT * FROM read_ndjson($${name}, columns = $${columnsParam}, format = 'newline_delimited',
-    compression = '${gzip ? "gzip" : "uncompressed"}', auto_detect = false, ignore_errors = false,
+    compression = '${gzip ? "gzip" : "uncompressed"}', auto_detect = false, ignore_errors = ${ignoreErrors},
     maximum_object_size = ${MAX_LINE_BYTES}, filename = '${PATH_COLUMN}')`;
 }
 
@@ -284,19 +328,29 @@ function bindColumns(
   types[name] = STRUCT(type);
 }
 
-function rawSelectSql(plan: ColumnPlan, sources: readonly RawSource[], params: Params, types: ParamTypes) {
+function rawSelectSql(
+  plan: ColumnPlan,
+  sources: readonly RawSource[],
+  native: ReadonlySet<string>,
+  params: Params,
+  types: ParamTypes,
+  readOrder: readonly RawSource[] = sources,
+) {
   if (sources.length === 0) return undefined;
   const readColumns = plan.columns
     .filter((c) => c.inRaw)
-    .map((c) => ({ field: c.field, type: readType(c.type, c.needsCast) }));
+    .map((c) => ({ field: c.field, type: readType(c.type, c.needsCast && !native.has(c.name)) }));
   if (readColumns.some((c) => c.field.toLowerCase() === PATH_COLUMN)) {
     throw new RangeError(`a raw field is named ${PATH_COLUMN}, which the engine reserves`);
   }
   if (readColumns.length === 0) readColumns.push({ field: "heartbeat", type: "VARCHAR" });
   bindColumns(readColumns, "raw_columns", params, types);
+  // Every line was validated, so the only errors DuckDB may skip are values of natively
+  // read cast columns that do not convert (they become NULL, and are counted).
+  const ignoreErrors = native.size > 0;
   const reads = [
-    rawReadSql(sources, true, "raw_gzip", params, types, "raw_columns"),
-    rawReadSql(sources, false, "raw_clean", params, types, "raw_columns"),
+    rawReadSql(readOrder, true, "raw_gzip", params, types, "raw_columns", ignoreErrors),
+    rawReadSql(readOrder, false, "raw_clean", params, types, "raw_columns", ignoreErrors),
   ].filter((s): s is string => s !== undefined);
   if (reads.length === 0) return undefined;
 
@@ -307,7 +361,7 @@ function rawSelectSql(plan: ColumnPlan, sources: readonly RawSource[], params: P
   types.src_keys = LIST(VARCHAR);
   types.src_devices = LIST(VARCHAR);
 
-  const select = plan.columns.map((c) => `${rawColumnExpr(c)} AS ${q(c.name)}`);
+  const select = plan.columns.map((c) => `${rawColumnExpr(c, native)} AS ${q(c.name)}`);
   const heartbeat = plan.columns.find((c) => c.field === "heartbeat");
   const eventTime = heartbeat
     ? eventTimeFromHeartbeat(q(heartbeat.name))
@@ -319,10 +373,10 @@ function rawSelectSql(plan: ColumnPlan, sources: readonly RawSource[], params: P
   )`;
 }
 
-function rawColumnExpr(c: OutputColumn): string {
+function rawColumnExpr(c: OutputColumn, native: ReadonlySet<string>): string {
   if (!c.inRaw) return `CAST(NULL AS ${c.type})`;
   const source = `r.${q(c.field)}`;
-  return c.needsCast ? castFromText(source, c.type) : source;
+  return c.needsCast && !native.has(c.name) ? castFromText(source, c.type) : source;
 }
 
 function lakeSelectSql(
@@ -374,22 +428,68 @@ const ROW_GROUP_ROWS = 122_880;
 /** Parquet bytes per gzip'd raw byte, measured on telemetry (ZSTD); only steers the split. */
 const PARQUET_PER_GZIP_BYTE = 0.6;
 
+/**
+ * A sorted job over raw files only (a closed day converted in one go) usually needs no
+ * sort at all: read the files in device_id-then-key order with insertion order kept and
+ * the rows come out in device_id, event_time order, since a device writes its hour in
+ * time order and its keys sort by hour. That is checked on the written file (two columns,
+ * cheap), and a job whose rows are not in order is written again with ORDER BY — which
+ * over ~180 wide columns costs about as much as everything else in the job.
+ */
 async function writeOutputs(
   connection: DuckDBConnection,
   job: EngineJob,
   plan: ColumnPlan,
   sources: readonly RawSource[],
   lakeColumns: readonly LakeColumn[],
+  native: ReadonlySet<string>,
+): Promise<EngineOutput[]> {
+  const cleaned = sources.filter((s) => !s.gzip).length;
+  // Gzip'd and cleaned files are two reads (UNION ALL); order holds only within one.
+  if (job.sort && job.lake.length === 0 && (cleaned === 0 || cleaned === sources.length)) {
+    const readOrder = [...sources].sort(
+      (a, b) =>
+        Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||
+        Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
+    );
+    const outputs = await writeQuery(
+      connection,
+      job,
+      plan,
+      sources,
+      lakeColumns,
+      native,
+      "readOrder",
+      readOrder,
+    );
+    if (await inDeviceTimeOrder(connection, outputs)) return outputs;
+    await clearDirectory(job.outputDir);
+  }
+  return writeQuery(connection, job, plan, sources, lakeColumns, native, job.sort ? "orderBy" : "any");
+}
+
+/** How rows are put in order: by DuckDB's ORDER BY, by reading in order, or not at all. */
+type RowOrder = "orderBy" | "readOrder" | "any";
+
+async function writeQuery(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  plan: ColumnPlan,
+  sources: readonly RawSource[],
+  lakeColumns: readonly LakeColumn[],
+  native: ReadonlySet<string>,
+  order: RowOrder,
+  readOrder: readonly RawSource[] = sources,
 ): Promise<EngineOutput[]> {
   const params: Params = {};
   const types: ParamTypes = {};
   const parts = [
-    rawSelectSql(plan, sources, params, types),
+    rawSelectSql(plan, sources, native, params, types, readOrder),
     lakeSelectSql(plan, job, lakeColumns, sources, params, types),
   ].filter((s): s is string => s !== undefined);
   if (parts.length === 0) return [];
   const union = parts.join("\nUNION ALL\n");
-  const query = job.sort ? `SELECT * FROM (${union}) ORDER BY device_id, event_time` : union;
+  const query = order === "orderBy" ? `SELECT * FROM (${union}) ORDER BY device_id, event_time` : union;
   const estimate = await estimateOutputBytes(job, sources);
 
   // Writing one file keeps DuckDB within memory_limit (its file-rotation options do not:
@@ -397,7 +497,7 @@ async function writeOutputs(
   // output is one file when it should fit, and a sorted temp table cut into row ranges
   // when it should not (or turned out not to).
   if (estimate <= job.maxFileBytes) {
-    await setInsertionOrder(connection, job, sources);
+    await setInsertionOrder(connection, job, sources, order !== "any");
     const single = await copyToFile(connection, `(${query})`, params, types, job, 1);
     if (single.rows === 0) {
       await rm(single.localPath, { force: true });
@@ -432,8 +532,9 @@ async function setInsertionOrder(
   connection: DuckDBConnection,
   job: EngineJob,
   sources: readonly RawSource[],
+  ordered: boolean,
 ) {
-  let keepOrder = job.sort;
+  let keepOrder = ordered;
   if (!keepOrder) {
     const textPerRow = Math.max(2048, ...sources.map((s) => s.scan.textBytes / Math.max(1, s.scan.lines)));
     const threads = job.limits.threads > 0 ? job.limits.threads : availableParallelism();
@@ -509,6 +610,26 @@ async function writeSplit(
   }
 }
 
+/** Whether the written files, read in order, hold their rows in device_id, event_time order (NULL times last). */
+async function inDeviceTimeOrder(
+  connection: DuckDBConnection,
+  outputs: readonly EngineOutput[],
+): Promise<boolean> {
+  if (outputs.length === 0) return true;
+  const reader = await connection.runAndReadAll(
+    `SELECT count(*) AS disorder FROM (
+       SELECT device_id, event_time,
+         lag(device_id) OVER w AS prev_device, lag(event_time) OVER w AS prev_time
+       FROM read_parquet($outputs, filename = true, file_row_number = true)
+       WINDOW w AS (ORDER BY filename, file_row_number))
+     WHERE prev_device > device_id
+       OR (prev_device = device_id AND ((prev_time IS NULL AND event_time IS NOT NULL) OR prev_time > event_time))`,
+    { outputs: listValue(outputs.map((o) => o.localPath)) },
+    { outputs: LIST(VARCHAR) },
+  );
+  return Number(reader.getRowObjectsJson()[0]?.disorder ?? 1) === 0;
+}
+
 async function estimateOutputBytes(job: EngineJob, sources: readonly RawSource[]): Promise<number> {
   let bytes = 0;
   for (const s of sources) {
@@ -529,13 +650,19 @@ async function countLakeRows(connection: DuckDBConnection, job: EngineJob): Prom
   return Number(reader.getRowObjectsJson()[0]?.n ?? 0);
 }
 
+interface SourceCounts {
+  readonly rows: number;
+  readonly nullHeartbeats: number;
+  readonly absurdHeartbeats: number;
+}
+
 async function countPerSource(
   connection: DuckDBConnection,
   outputs: readonly EngineOutput[],
   sources: readonly RawSource[],
   plan: ColumnPlan,
-): Promise<Map<string, { rows: number; nullHeartbeats: number; absurdHeartbeats: number }>> {
-  const counts = new Map<string, { rows: number; nullHeartbeats: number; absurdHeartbeats: number }>();
+): Promise<Map<string, SourceCounts>> {
+  const counts = new Map<string, SourceCounts>();
   if (outputs.length === 0 || sources.length === 0) return counts;
   const heartbeat = plan.columns.find((c) => c.field === "heartbeat");
   const isNull = heartbeat ? `${q(heartbeat.name)} IS NULL` : "true";
@@ -560,9 +687,68 @@ async function countPerSource(
 }
 
 /**
- * Values that did not fit their column. Only cast columns can lose a value, and only in
- * the files whose validator kinds say they hold such values, so this re-reads just those
- * fields of just those files, with the same cast expression the write used.
+ * Non-NULL values of every cast column in the rows written from raw files. Without lake
+ * inputs every output row is one, and the Parquet footers' null counts answer it; with
+ * them, the cast columns of the raw rows are scanned.
+ */
+async function countCastNonNull(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  outputs: readonly EngineOutput[],
+  sources: readonly RawSource[],
+  plan: ColumnPlan,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const columns = plan.columns.filter((c) => c.needsCast && c.inRaw);
+  if (columns.length === 0 || outputs.length === 0 || sources.length === 0) return counts;
+  const files = { outputs: listValue(outputs.map((o) => o.localPath)) };
+  const fileTypes = { outputs: LIST(VARCHAR) };
+  if (job.lake.length === 0) {
+    const reader = await connection.runAndReadAll(
+      `SELECT path_in_schema AS name, sum(stats_null_count) AS nulls, bool_and(stats_null_count IS NOT NULL) AS known
+       FROM parquet_metadata($outputs) GROUP BY path_in_schema`,
+      files,
+      fileTypes,
+    );
+    const rows = outputs.reduce((n, o) => n + o.rows, 0);
+    const nulls = new Map(reader.getRowObjectsJson().map((r) => [String(r.name), r]));
+    if (columns.every((c) => nulls.get(c.name)?.known === true)) {
+      for (const c of columns) counts.set(c.name, rows - Number(nulls.get(c.name)?.nulls ?? 0));
+      return counts;
+    }
+  }
+  const reader = await connection.runAndReadAll(
+    `SELECT ${columns.map((c, i) => `count(${q(c.name)}) AS n${i}`).join(", ")}
+     FROM read_parquet($outputs) WHERE source_file IN (SELECT unnest($keys))`,
+    { ...files, keys: listValue(sources.map((s) => s.key)) },
+    { ...fileTypes, keys: LIST(VARCHAR) },
+  );
+  const row = reader.getRowObjectsJson()[0] ?? {};
+  columns.forEach((c, i) => {
+    counts.set(c.name, Number(row[`n${i}`] ?? 0));
+  });
+  return counts;
+}
+
+/** Values that did not fit their column: raw values that were not null, minus what was written. */
+function nulledFromCounts(
+  casts: CastCounts,
+  castNonNull: ReadonlyMap<string, number>,
+): Record<string, number> {
+  const nulled: Record<string, number> = {};
+  for (const [name, raw] of casts.rawNonNull) {
+    const n = raw - (castNonNull.get(name) ?? 0);
+    if (n < 0)
+      throw new EngineInvariantError(`${name}: wrote ${-n} more non-NULL values than the raw files hold`);
+    if (n > 0) nulled[name] = n;
+  }
+  return nulled;
+}
+
+/**
+ * Values that did not fit their column, by re-reading the cast fields of the files that
+ * hold values that may not fit, with the same cast expression the write used. Only used
+ * when raw fields differ from a column's name only by case (see castCounts.ts).
  */
 async function countNulled(
   connection: DuckDBConnection,

@@ -19,8 +19,27 @@ export type RawScan =
       /** DuckDB cannot read the original bytes as they are (bad lines, a BOM): read a cleaned copy. */
       readonly needsCleaning: boolean;
       readonly textBytes: number;
+      /** Per entry of `fields` (same order): what the engine needs to read and count its values. */
+      readonly fieldStats: readonly FieldStats[];
     }
   | { readonly kind: "unreadable"; readonly error: string };
+
+/**
+ * Counts over one field's values in the valid lines of one file. They let the engine read a
+ * numeric column natively and still count exactly what became NULL: stray strings are rare
+ * (an "N/A" here and there), so their texts are kept and cast on their own.
+ */
+export interface FieldStats {
+  /** Values that are not JSON null. */
+  readonly nonNull: number;
+  /** Booleans, objects and arrays: none of them is a number. */
+  readonly nonText: number;
+  /**
+   * The field's string values with how often each occurs; null when they were not all kept
+   * (too many distinct ones, a long one, or strings before any number in the file).
+   */
+  readonly strings: readonly (readonly [string, number])[] | null;
+}
 
 export interface ScanModules {
   readonly fs: typeof FsModule;
@@ -53,6 +72,9 @@ export async function scanRawFile(
 ): Promise<RawScan> {
   const { fs, zlib, isUtf8 } = modules;
   const MAX_LINE = 4 * 1024 * 1024;
+  // Stray strings kept per field and file (FieldStats.strings), and the longest one kept.
+  const MAX_STRINGS = 16;
+  const MAX_STRING_BYTES = 256;
   // ValueKind flags (mirrors @compacter/core ValueKind; duplicated to stay self-contained).
   const K_NULL = 1;
   const K_BOOL = 2;
@@ -96,6 +118,11 @@ export async function scanRawFile(
 
   // Per-file results.
   let kinds = new Int32Array(Math.max(256, fieldNames.length * 2));
+  let nonNull = new Int32Array(kinds.length);
+  let nonText = new Int32Array(kinds.length);
+  // 1 once a field's strings are no longer all kept.
+  let unkept = new Uint8Array(kinds.length);
+  const kept: (Map<string, number> | undefined)[] = [];
   const seenOrder: number[] = [];
   let physical = 0;
   let nonBlank = 0;
@@ -111,6 +138,8 @@ export async function scanRawFile(
   let keyStart = new Int32Array(cap);
   let keyEnd = new Int32Array(cap);
   let keyEscaped = new Uint8Array(cap);
+  let valueStart = new Int32Array(cap);
+  let valueEnd = new Int32Array(cap);
   const stack = new Uint8Array(4096);
   let keyCount = 0;
   let h1 = 0;
@@ -134,6 +163,12 @@ export async function scanRawFile(
     const x = new Uint8Array(cap);
     x.set(keyEscaped);
     keyEscaped = x;
+    const vs = new Int32Array(cap);
+    vs.set(valueStart);
+    valueStart = vs;
+    const ve = new Int32Array(cap);
+    ve.set(valueEnd);
+    valueEnd = ve;
   }
 
   /** digits b[from..to) ≤ limit (same length), with the last digit raised by one for a negative bound. */
@@ -424,6 +459,8 @@ export async function scanRawFile(
           const kind = scalar(b, i, e);
           if (kind === 0) return nestedError;
           lk[kc - 1] = kind;
+          valueStart[kc - 1] = i;
+          valueEnd[kc - 1] = scalarEnd;
           i = scalarEnd;
         }
         c = b[i]!;
@@ -485,6 +522,40 @@ export async function scanRawFile(
     return t;
   }
 
+  // Keeps a string value of field f (key position p) unless the field's strings are
+  // plainly text, not strays: none of its values so far was a number, or there are many.
+  function keepString(b: Buffer, f: number, p: number, before: number): void {
+    const s = valueStart[p]!;
+    const e = valueEnd[p]!;
+    if ((before & (K_INT32 | K_INT64 | K_BIGNUM | K_REAL)) === 0 || e - s > MAX_STRING_BYTES) {
+      unkept[f] = 1;
+      kept[f] = undefined;
+      return;
+    }
+    let escaped = false;
+    for (let j = s + 1; j < e - 1; j++) {
+      if (b[j] === 92) {
+        escaped = true;
+        break;
+      }
+    }
+    const text = escaped
+      ? (JSON.parse(b.toString("utf8", s, e)) as string)
+      : b.toString("utf8", s + 1, e - 1);
+    let strings = kept[f];
+    if (strings === undefined) {
+      strings = new Map();
+      kept[f] = strings;
+    }
+    const count = strings.get(text);
+    if (count !== undefined) strings.set(text, count + 1);
+    else if (strings.size < MAX_STRINGS) strings.set(text, 1);
+    else {
+      unkept[f] = 1;
+      kept[f] = undefined;
+    }
+  }
+
   let out: number | undefined;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -510,15 +581,31 @@ export async function scanRawFile(
       else {
         const idx = t.fieldIdx;
         if (fieldNames.length > kinds.length) {
-          const k = new Int32Array(fieldNames.length * 2);
+          const n = fieldNames.length * 2;
+          const k = new Int32Array(n);
           k.set(kinds);
           kinds = k;
+          const nn = new Int32Array(n);
+          nn.set(nonNull);
+          nonNull = nn;
+          const nt = new Int32Array(n);
+          nt.set(nonText);
+          nonText = nt;
+          const u = new Uint8Array(n);
+          u.set(unkept);
+          unkept = u;
         }
         for (let p = 0; p < keyCount; p++) {
           const f = idx[p]!;
           const before = kinds[f]!;
           if (before === 0) seenOrder.push(f);
-          kinds[f] = before | lineKinds[p]!;
+          const kind = lineKinds[p]!;
+          kinds[f] = before | kind;
+          if (kind === K_NULL) continue;
+          nonNull[f] = nonNull[f]! + 1;
+          if (kind === K_STRING) {
+            if (unkept[f] === 0) keepString(b, f, p, before);
+          } else if (kind === K_BOOL || kind === K_NESTED) nonText[f] = nonText[f]! + 1;
         }
         valid++;
         if (out !== undefined) {
@@ -639,5 +726,10 @@ export async function scanRawFile(
     fields: seenOrder.map((f) => [fieldNames[f]!, kinds[f]!] as const),
     needsCleaning,
     textBytes,
+    fieldStats: seenOrder.map((f) => ({
+      nonNull: nonNull[f]!,
+      nonText: nonText[f]!,
+      strings: unkept[f] === 1 ? null : [...(kept[f] ?? new Map<string, number>())],
+    })),
   };
 }

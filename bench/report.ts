@@ -1,0 +1,151 @@
+import type { MachineInfo } from "./machine.js";
+import type { CapacityUnits, Measure } from "./tasks/types.js";
+
+/** One measured variant of section 1, over its runs. */
+export interface VariantFigures {
+  readonly name: string;
+  readonly label: string;
+  /** Rows each run converted (or read). */
+  readonly rows: number;
+  readonly runs: readonly Measure[];
+  /** Medians over the runs. */
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  /** Highest over the runs. */
+  readonly maxRssMb: number;
+  readonly rowsPerSecond: number;
+  readonly rowsPerCpuSecond: number;
+  readonly note?: string;
+}
+
+export interface Target {
+  readonly section: string;
+  readonly name: string;
+  readonly target: string;
+  readonly result: string;
+  readonly met: boolean;
+}
+
+export interface RequestLine {
+  readonly operation: string;
+  readonly role: "device" | "S3" | "ingest" | "sweep" | "compaction";
+  readonly count: number;
+  readonly perFile: number;
+  readonly billable: boolean;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly perFile: number;
+  readonly unitPrice: number;
+  readonly costPerFile: number;
+  readonly costPerDeviceDay: number;
+  readonly note?: string;
+}
+
+export interface BenchReport {
+  readonly meta: {
+    readonly date: string;
+    readonly command: string;
+    readonly size: string;
+    readonly runs: number;
+    readonly seconds: number;
+    readonly machine: MachineInfo;
+    readonly loadAtEnd: readonly number[];
+    /** Load averages seen before each measured run. */
+    readonly loadDuring: { readonly min: number; readonly max: number };
+    readonly dataset: {
+      readonly devices: number;
+      readonly hours: number;
+      readonly files: number;
+      readonly rows: number;
+      readonly gzBytes: number;
+      readonly textBytes: number;
+      readonly knobs: Readonly<Record<string, number>>;
+      readonly strayStrings: number;
+      readonly generatedSeconds: number;
+      readonly cached: boolean;
+      readonly uploadSeconds: number;
+    };
+    readonly settings: Readonly<Record<string, string>>;
+  };
+  readonly throughput: {
+    readonly variants: readonly VariantFigures[];
+    /** Median stage wall times of our compactions (engine stages; the rest is S3, manifest and commit). */
+    readonly profile: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    readonly seedFiles: number;
+  };
+  readonly incremental: {
+    readonly runs: number;
+    readonly steps: readonly {
+      readonly label: string;
+      readonly plan: string;
+      readonly files: number;
+      readonly rowsOut: number;
+      readonly wallMs: number;
+      readonly cpuMs: number;
+    }[];
+    readonly totalWallMs: number;
+    readonly totalCpuMs: number;
+    readonly oneShotWallMs: number;
+    readonly oneShotCpuMs: number;
+    readonly ratio: number;
+    readonly cpuRatio: number;
+  };
+  readonly memory: {
+    readonly memoryLimitMb: number;
+    readonly gzMb: number;
+    readonly textMb: number;
+    /** The sorted one-shot, and a whole service day (its peak is the merge's). */
+    readonly runs: readonly {
+      readonly what: string;
+      readonly maxRssMb: number;
+      readonly completed: boolean;
+      readonly rowsOut: number;
+      readonly wallMs: number;
+    }[];
+  };
+  readonly storage: {
+    readonly gzBytes: number;
+    readonly sortedBytes: number;
+    readonly dayBytes: number;
+    readonly appendBytes: number;
+    readonly seedBytes: number;
+    readonly seedFiles: number;
+  };
+  readonly queries: {
+    readonly unitno: string;
+    readonly lakeRuns: number;
+    readonly rows: readonly {
+      readonly name: string;
+      readonly lakeMs: number;
+      readonly rawMs: number;
+      readonly speedup: number;
+      readonly answerRows: number;
+      readonly note?: string;
+    }[];
+  };
+  readonly requests: {
+    readonly files: number;
+    readonly lines: readonly RequestLine[];
+    /** Ours (S3 delivery included, the device's PUT and free DELETEs excluded). */
+    readonly billablePerFile: number;
+    readonly emptyReceives: number;
+    readonly capacity: CapacityUnits;
+    readonly costs: readonly CostLine[];
+    readonly costPerFile: number;
+    readonly costPerDeviceDay: number;
+  };
+  readonly ingest: {
+    readonly messages: number;
+    readonly wallMs: number;
+    readonly perSecond: number;
+    readonly loops: number;
+  };
+  readonly rowChecks: readonly {
+    readonly what: string;
+    readonly expected: number;
+    readonly actual: number;
+  }[];
+  readonly targets: readonly Target[];
+}

@@ -1,0 +1,92 @@
+import type { BenchReport, Target } from "./report.js";
+import { round } from "./stats.js";
+
+/** Issue 7's targets for this machine, each next to the figure measured in the same run. */
+export function evaluateTargets(report: BenchReport): Target[] {
+  const v = (name: string) => {
+    const found = report.throughput.variants.find((x) => x.name === name);
+    if (!found) throw new Error(`no variant ${name}`);
+    return found;
+  };
+  const seed = v("seed");
+  const floor = v("floorColumns");
+  const targets: Target[] = [];
+  for (const [name, label] of [
+    ["oursAppend", "unsorted append"],
+    ["oursSorted", "sorted one-shot"],
+  ] as const) {
+    const ours = v(name);
+    const vsSeed = ours.rowsPerSecond / seed.rowsPerSecond;
+    const vsFloor = floor.rowsPerSecond / ours.rowsPerSecond;
+    targets.push(
+      {
+        section: "1",
+        name: `rows/s vs the seed's query (${label})`,
+        target: "≥ 2.5×",
+        result: `${round(vsSeed, 3)}×`,
+        met: vsSeed >= 2.5,
+      },
+      {
+        section: "1",
+        name: `within the read-every-column floor (${label})`,
+        target: "floor ÷ ours ≤ 1.5",
+        result: `${round(vsFloor, 3)}`,
+        met: vsFloor <= 1.5,
+      },
+    );
+  }
+  const { incremental, memory, storage, queries, requests } = report;
+  targets.push({
+    section: "2",
+    name: "incremental ÷ one-shot (wall time)",
+    target: "≤ 1.5",
+    result: `${round(incremental.ratio, 3)}`,
+    met: incremental.ratio <= 1.5,
+  });
+  const rssLimit = memory.memoryLimitMb + 300;
+  for (const run of memory.runs) {
+    targets.push({
+      section: "3",
+      name: `peak RSS at memoryLimit ${memory.memoryLimitMb} MiB, completed (${run.what})`,
+      target: `≤ ${rssLimit} MiB`,
+      result: `${Math.round(run.maxRssMb)} MiB, ${run.completed ? "completed" : "NOT completed"}`,
+      met: run.maxRssMb <= rssLimit && run.completed,
+    });
+  }
+  const vsGz = storage.dayBytes / storage.gzBytes;
+  const vsSeed = storage.dayBytes / storage.seedBytes;
+  targets.push(
+    {
+      section: "4",
+      name: "Parquet ÷ raw gzip bytes (the day's merged file)",
+      target: "≤ 0.5",
+      result: `${round(vsGz, 3)}`,
+      met: vsGz <= 0.5,
+    },
+    {
+      section: "4",
+      name: "our Parquet ÷ the seed query's Parquet",
+      target: "≤ 0.8",
+      result: `${round(vsSeed, 3)}`,
+      met: vsSeed <= 0.8,
+    },
+  );
+  const unit = queries.rows.find((q) => q.name === "unitDay");
+  if (unit) {
+    targets.push({
+      section: "5",
+      name: "one unit's day, lake vs raw gzip",
+      target: "≥ 300× faster",
+      result: `${round(unit.speedup, 3)}×`,
+      met: unit.speedup >= 300,
+    });
+  }
+  targets.push({
+    section: "6",
+    name: "billable requests per raw file, end to end (ours)",
+    target: "≤ 3",
+    result: `${round(requests.billablePerFile, 3)}`,
+    met: requests.billablePerFile <= 3,
+  });
+  return targets;
+}

@@ -1,0 +1,160 @@
+import type { PartitionId } from "@compacter/core";
+
+/** What every task measures about itself. */
+export interface Measure {
+  readonly wallMs: number;
+  /** CPU of the whole process (every thread: DuckDB's, the validator workers'), user + system. */
+  readonly cpuMs: number;
+  /** Peak resident set of the process over its whole life (getrusage ru_maxrss). */
+  readonly maxRssMb: number;
+}
+
+export interface LakeOutput {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** One compactPartition through the local stack, with its clock set to `clockMs`. */
+export interface CompactTask {
+  readonly kind: "compact";
+  readonly partition: PartitionId;
+  readonly clockMs: number;
+}
+
+export interface CompactResult {
+  readonly measure: Measure;
+  readonly status: string;
+  readonly plan?: string;
+  readonly reason?: string;
+  readonly rowsOut: number;
+  readonly nulledValues: number;
+  readonly outputs: readonly LakeOutput[];
+  readonly stageMs: Readonly<Record<string, number>>;
+}
+
+/** One step of a service day: S3 delivers `notifications`, ingest drains them, the clock moves, the sweep and a compactor run. */
+export interface DayStep {
+  readonly label: string;
+  readonly clockMs: number;
+  readonly notifications: readonly string[];
+}
+
+export interface DayTask {
+  readonly kind: "day";
+  readonly partition: PartitionId;
+  readonly steps: readonly DayStep[];
+}
+
+export interface DayStepResult {
+  readonly label: string;
+  readonly messages: number;
+  readonly ingestMs: number;
+  /** From the compaction job's receipt to its outcome. */
+  readonly compactMs: number;
+  readonly compactCpuMs: number;
+  readonly status: string;
+  readonly plan?: string;
+  readonly rowsOut: number;
+  readonly outputs: readonly LakeOutput[];
+}
+
+/** Requests per `service:Operation`, split by the role that made them. */
+export interface RoleRequests {
+  readonly ingest: Readonly<Record<string, number>>;
+  readonly sweep: Readonly<Record<string, number>>;
+  readonly compaction: Readonly<Record<string, number>>;
+}
+
+export interface CapacityUnits {
+  /** DynamoDB's own accounting for the table (dynalite: item size / 1 KB per write, / 4 KB per read). */
+  readonly tableWrite: number;
+  readonly tableRead: number;
+  /** Estimated index writes (not reported by the emulator): see requestMeter.ts. */
+  readonly indexWriteEstimate: number;
+}
+
+export interface DayResult {
+  readonly measure: Measure;
+  readonly steps: readonly DayStepResult[];
+  readonly requests: RoleRequests;
+  /** ReceiveMessage calls that returned no message (idle long polls: a fixed cost, not per file). */
+  readonly emptyReceives: number;
+  readonly capacity: CapacityUnits;
+  /** Lake files of the partition after the day. */
+  readonly lake: readonly LakeOutput[];
+  readonly nulledValues: number;
+}
+
+/** Drains the ingest queue (already filled by the parent) through the IngestConsumer. */
+export interface IngestTask {
+  readonly kind: "ingest";
+  readonly expected: number;
+}
+
+export interface IngestResult {
+  readonly measure: Measure;
+  readonly messages: number;
+  readonly registered: number;
+  readonly loops: number;
+}
+
+export const DUCKDB_VARIANTS = ["seed", "floorColumns", "floorCount"] as const;
+export type DuckDbVariant = (typeof DUCKDB_VARIANTS)[number];
+
+/** A DuckDB baseline over local copies of the raw files. */
+export interface DuckDbTask {
+  readonly kind: "duckdb";
+  readonly variant: DuckDbVariant;
+  readonly files: readonly string[];
+  /** The folder the keys are relative to (device id, district and hour come from the path). */
+  readonly rawRoot: string;
+  readonly outDir: string;
+  /** floorColumns: the explicit column list (raw field → DuckDB type). */
+  readonly columns?: readonly { readonly field: string; readonly type: string }[];
+}
+
+export interface DuckDbResult {
+  readonly measure: Measure;
+  readonly rows: number;
+  readonly outBytes: number;
+  readonly outFiles: number;
+}
+
+export type QueryParam = string | readonly string[];
+
+export interface QuerySpec {
+  readonly name: string;
+  readonly sql: string;
+  readonly params?: Readonly<Record<string, QueryParam>>;
+}
+
+/** Runs each query `runs` times in one DuckDB instance (the first run included: it pays the cold reads). */
+export interface QueryTask {
+  readonly kind: "query";
+  readonly runs: number;
+  readonly queries: readonly QuerySpec[];
+}
+
+export interface QueryResult {
+  readonly measure: Measure;
+  readonly queries: readonly {
+    readonly name: string;
+    readonly ms: readonly number[];
+    readonly rows: number;
+  }[];
+}
+
+export type ChildTask = CompactTask | DayTask | IngestTask | DuckDbTask | QueryTask;
+
+export type ChildTaskResult<T extends ChildTask> = T extends CompactTask
+  ? CompactResult
+  : T extends DayTask
+    ? DayResult
+    : T extends IngestTask
+      ? IngestResult
+      : T extends DuckDbTask
+        ? DuckDbResult
+        : T extends QueryTask
+          ? QueryResult
+          : never;
