@@ -149,26 +149,21 @@ export async function scanRawFile(
   const INT32_MAX = [50, 49, 52, 55, 52, 56, 51, 54, 52, 55]; // "2147483647"
   const INT64_MAX = [57, 50, 50, 51, 51, 55, 50, 48, 51, 54, 56, 53, 52, 55, 55, 53, 56, 48, 55]; // "9223372036854775807"
 
+  /** A copy of `a` with room for `n` entries (rare: a line with more keys, a file with more fields). */
+  function widened<T extends Int32Array | Uint8Array>(a: T, n: number): T {
+    const wider = (a instanceof Int32Array ? new Int32Array(n) : new Uint8Array(n)) as T;
+    wider.set(a);
+    return wider;
+  }
+
   function grow(): void {
     cap *= 2;
-    const k = new Int32Array(cap);
-    k.set(lineKinds);
-    lineKinds = k;
-    const s = new Int32Array(cap);
-    s.set(keyStart);
-    keyStart = s;
-    const e = new Int32Array(cap);
-    e.set(keyEnd);
-    keyEnd = e;
-    const x = new Uint8Array(cap);
-    x.set(keyEscaped);
-    keyEscaped = x;
-    const vs = new Int32Array(cap);
-    vs.set(valueStart);
-    valueStart = vs;
-    const ve = new Int32Array(cap);
-    ve.set(valueEnd);
-    valueEnd = ve;
+    lineKinds = widened(lineKinds, cap);
+    keyStart = widened(keyStart, cap);
+    keyEnd = widened(keyEnd, cap);
+    keyEscaped = widened(keyEscaped, cap);
+    valueStart = widened(valueStart, cap);
+    valueEnd = widened(valueEnd, cap);
   }
 
   /** digits b[from..to) ≤ limit (same length), with the last digit raised by one for a negative bound. */
@@ -582,18 +577,10 @@ export async function scanRawFile(
         const idx = t.fieldIdx;
         if (fieldNames.length > kinds.length) {
           const n = fieldNames.length * 2;
-          const k = new Int32Array(n);
-          k.set(kinds);
-          kinds = k;
-          const nn = new Int32Array(n);
-          nn.set(nonNull);
-          nonNull = nn;
-          const nt = new Int32Array(n);
-          nt.set(nonText);
-          nonText = nt;
-          const u = new Uint8Array(n);
-          u.set(unkept);
-          unkept = u;
+          kinds = widened(kinds, n);
+          nonNull = widened(nonNull, n);
+          nonText = widened(nonText, n);
+          unkept = widened(unkept, n);
         }
         for (let p = 0; p < keyCount; p++) {
           const f = idx[p]!;
