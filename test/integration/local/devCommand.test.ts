@@ -1,22 +1,22 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createAwsClients } from "@compacter/aws";
 import { parseEnvFile, type S3EventMessage } from "@compacter/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, cleanEnv, groupGone, killGroup, type Running, spawnInGroup } from "../../helpers/cli.js";
 
 /**
  * `compacter dev` as a user runs it: a separate process whose env file lets another
  * process (an SDK client, the aws CLI) use the stack, and that leaves nothing behind
  * on SIGTERM / Ctrl-C.
  */
-const BIN = resolve(import.meta.dirname, "../../../packages/cli/bin/compacter.js");
 let dir: string;
 
 beforeAll(async () => {
@@ -25,34 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(command: string, args: string[]): Running {
-  const child = spawn(command, args, {
-    cwd: resolve(import.meta.dirname, "../../.."),
-    env: withoutAwsVariables(process.env),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // its own process group, like a job in a terminal
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once("exit", (code, signal) => done({ code, signal })),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
 
 async function waitForFile(
   path: string,
@@ -94,32 +66,6 @@ function portIsOpen(url: string): Promise<boolean> {
   });
 }
 
-/** True once no process of the group is left (polls: the group's last member may exit after its parent). */
-async function groupExited(running: Running): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(-running.child.pid!, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
-/** Cleanup after a failed assertion: nothing of the group may survive the test. */
-function killGroup(running: Running): void {
-  try {
-    process.kill(-running.child.pid!, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-function withoutAwsVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^(AWS_|COMPACTER_)/.test(key)));
-}
-
 /** Runs `body` with `vars` in process.env (the SDK reads endpoints from there). */
 async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
   const saved = { ...process.env };
@@ -138,20 +84,24 @@ describe("compacter dev --env-file", () => {
 
   it("writes an env file another process can use, prints the same lines, and stops cleanly on SIGTERM", async () => {
     const [s3Port, dynamodbPort] = [await freePort(), await freePort()];
-    const dev = run(BIN, [
-      "dev",
-      "--no-worker", // the stack alone: this test reads the ingest queue itself
-      "--env-file",
-      envFile(),
-      "--s3-port",
-      String(s3Port),
-      "--dynamodb-port",
-      String(dynamodbPort),
-      "--raw-prefix",
-      "raw/",
-      "--close-after",
-      "10s",
-    ]);
+    const dev = spawnInGroup(
+      BIN,
+      [
+        "dev",
+        "--no-worker", // the stack alone: this test reads the ingest queue itself
+        "--env-file",
+        envFile(),
+        "--s3-port",
+        String(s3Port),
+        "--dynamodb-port",
+        String(dynamodbPort),
+        "--raw-prefix",
+        "raw/",
+        "--close-after",
+        "10s",
+      ],
+      cleanEnv(),
+    );
     try {
       first = await waitForFile(envFile(), dev);
       expect(first).toMatchObject({
@@ -205,7 +155,7 @@ describe("compacter dev --env-file", () => {
         "aws",
         ["s3api", "put-object", "--bucket", "compacter-raw", "--key", "raw/cli ä.txt.gz", "--body", BIN],
         {
-          env: { ...withoutAwsVariables(process.env), ...first },
+          env: { ...cleanEnv(), ...first },
           encoding: "utf8",
         },
       );
@@ -229,7 +179,7 @@ describe("compacter dev --env-file", () => {
 
       dev.child.kill("SIGTERM");
       expect(await dev.exited).toEqual({ code: 0, signal: null });
-      expect(await groupExited(dev)).toBe(true);
+      expect(await groupGone(dev)).toBe(true);
       expect(await portIsOpen(first.AWS_ENDPOINT_URL!)).toBe(false);
       expect(await portIsOpen(first.AWS_ENDPOINT_URL_DYNAMODB!)).toBe(false);
     } finally {
@@ -240,7 +190,7 @@ describe("compacter dev --env-file", () => {
   it("works through npx over a stale env file, which node itself preloads (nodejs/node#54232), and stops on Ctrl-C", async () => {
     expect(first).toBeDefined();
     const stale = await readFile(envFile(), "utf8");
-    const dev = run("npx", ["compacter", "dev", "--no-worker", "--env-file", envFile()]);
+    const dev = spawnInGroup("npx", ["compacter", "dev", "--no-worker", "--env-file", envFile()], cleanEnv());
     try {
       const fresh = await waitForFile(envFile(), dev, stale);
       expect(fresh.COMPACTER_CLOSE_AFTER).toBeUndefined(); // the old run's setting is not taken as given
@@ -249,7 +199,7 @@ describe("compacter dev --env-file", () => {
 
       process.kill(-dev.child.pid!, "SIGINT"); // what Ctrl-C sends: the whole foreground group
       await dev.exited;
-      expect(await groupExited(dev)).toBe(true);
+      expect(await groupGone(dev)).toBe(true);
       expect(await portIsOpen(fresh.AWS_ENDPOINT_URL!)).toBe(false);
       expect(await portIsOpen(fresh.AWS_ENDPOINT_URL_DYNAMODB!)).toBe(false);
       expect(dev.stderr()).toContain("stopping the local stack");

@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { DynamoManifestStore } from "@compacter/aws";
 import type { LocalResources } from "@compacter/local";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../../packages/cli/src/main.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inProcess } from "../../helpers/cli.js";
 import { useLocalStack } from "../../helpers/localStack.js";
 import { SEED, seedManifest } from "./seedManifest.js";
 
@@ -21,30 +21,6 @@ beforeAll(async () => {
   // In-process runs below read the same environment a spawned `compacter` gets.
   Object.assign(process.env, stack.env(resources), { COMPACTER_LOG_LEVEL: "warn" });
 });
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-/** `compacter …` in this process (spawning tsx per command costs seconds); stdout/stderr captured. */
-async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 function compacter(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

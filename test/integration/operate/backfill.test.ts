@@ -9,8 +9,8 @@ import type { LocalResources } from "@compacter/local";
 import type { SimulationSummary } from "@compacter/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackfillSummary } from "../../../packages/cli/src/backfill/runBackfill.js";
+import { cleanEnv, inProcess, json, spawnCompacter } from "../../helpers/cli.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { cleanEnv, inProcess, json, spawnCompacter } from "./cli.js";
 
 /**
  * A bucket full of history written before any notification existed: `compacter backfill`

@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { parseEnvFile } from "@compacter/local";
 import type { SimulationSummary } from "@compacter/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, eventually, groupGone, json, killGroup, type Running, spawnCompacter } from "./cli.js";
+import {
+  cleanEnv,
+  eventually,
+  groupGone,
+  json,
+  killGroup,
+  type Running,
+  spawnCompacter,
+} from "../../helpers/cli.js";
 
 /**
  * `compacter dev` as a newcomer runs it (`npm start`): the stack, the worker and the demo

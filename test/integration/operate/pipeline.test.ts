@@ -4,8 +4,8 @@ import { join } from "node:path";
 import type { LocalResources } from "@compacter/local";
 import type { SimulationSummary } from "@compacter/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, eventually, groupGone, json, killGroup, spawnCompacter } from "../../helpers/cli.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { cleanEnv, eventually, groupGone, json, killGroup, spawnCompacter } from "./cli.js";
 
 /**
  * The whole pipeline through the CLI, as an operator runs it: `compacter run` in its own

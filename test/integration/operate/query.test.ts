@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LakeCache } from "../../../packages/cli/src/query/lakeCache.js";
 import { type ManifestSnapshot, takeSnapshot } from "../../../packages/cli/src/query/manifestSnapshot.js";
 import { localSnapshot } from "../../../packages/cli/src/query/snapshotFiles.js";
+import { inProcess, json } from "../../helpers/cli.js";
 import {
   type CompactionHarness,
   createCompactionHarness,
@@ -16,7 +17,6 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { inProcess, json } from "./cli.js";
 
 /**
  * `compacter query` over a real lake: a local cache that makes the second query free,

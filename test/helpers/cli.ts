@@ -1,15 +1,15 @@
 /**
- * Running `compacter` the two ways the operate tests need: in this process (fast; the
- * command reads `process.env` like a spawned one would) and as a child process in its own
- * process group (what a user's terminal does), with its output collected.
+ * Running `compacter` the two ways the CLI tests need: in this process (fast; the command
+ * reads `process.env` like a spawned one would) and as a child process in its own process
+ * group (what a user's terminal does), with its output collected.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { vi } from "vitest";
-import { main } from "../../../packages/cli/src/main.js";
+import { main } from "../../packages/cli/src/main.js";
 
-export const BIN = fileURLToPath(new URL("../../../packages/cli/bin/compacter.js", import.meta.url));
-export const REPO = fileURLToPath(new URL("../../..", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../packages/cli/bin/compacter.js", import.meta.url));
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface CliResult {
   readonly code: number;
@@ -54,7 +54,12 @@ export interface Running {
 
 /** A `compacter` child in its own process group, like a job started from a terminal. */
 export function spawnCompacter(args: readonly string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(BIN, [...args], {
+  return spawnInGroup(BIN, args, env);
+}
+
+/** `command` run from the repository root in its own process group, its output collected. */
+export function spawnInGroup(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(command, [...args], {
     cwd: REPO,
     env,
     stdio: ["ignore", "pipe", "pipe"],
