@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { CompactionEngine, RawInput } from "@compacter/core";
+import type { CompactionEngine, EngineStage, RawInput } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hourOfLines, job, line, queryParquet, rawInput, Workspace } from "./fixtures.js";
@@ -206,20 +206,38 @@ describe("output", () => {
     expect(readdirSync(outputDir)).toEqual([]);
   });
 
-  it("stops and throws when the job's signal fires, leaving the output directory empty", async () => {
-    const controller = new AbortController();
-    const outputDir = ws.outputDir();
-    const reason = new Error("lease lost");
-    const running = engine.compact(
-      job(ws, { outputDir, raw: fleet(4, 2, 300, "A"), signal: controller.signal }),
-    );
-    setTimeout(() => controller.abort(reason), 30);
-    await expect(running).rejects.toBe(reason);
-    expect(readdirSync(outputDir)).toEqual([]);
-    // The engine still works afterwards.
-    const after = await engine.compact(job(ws, { raw: fleet(1, 1, 10, "B") }));
-    expect(after.rowsOut).toBe(10);
+  it("reports its stages in order", async () => {
+    const stages: EngineStage[] = [];
+    await engine.compact(job(ws, { raw: fleet(2, 1, 50, "S"), onStage: (stage) => stages.push(stage) }));
+    expect(stages).toEqual(["inspect", "clean", "plan", "write", "stats"]);
   });
+
+  // The lease can be lost at any moment; aborting as a stage begins pins each moment down
+  // without racing a timer against the machine's speed. At "stats" the Parquet is already
+  // written, so this also proves the engine removes what it wrote.
+  it.each<EngineStage>(["inspect", "clean", "plan", "write", "stats"])(
+    "stops and throws when the job's signal fires at %s, leaving the output directory empty",
+    async (abortAt) => {
+      const controller = new AbortController();
+      const outputDir = ws.outputDir();
+      const reason = new Error("lease lost");
+      const running = engine.compact(
+        job(ws, {
+          outputDir,
+          raw: fleet(4, 2, 300, "A"),
+          signal: controller.signal,
+          onStage: (stage) => {
+            if (stage === abortAt) controller.abort(reason);
+          },
+        }),
+      );
+      await expect(running).rejects.toBe(reason);
+      expect(readdirSync(outputDir)).toEqual([]);
+      // The engine still works afterwards.
+      const after = await engine.compact(job(ws, { raw: fleet(1, 1, 10, "B") }));
+      expect(after.rowsOut).toBe(10);
+    },
+  );
 });
 
 describe("memory", () => {

@@ -54,7 +54,12 @@ export interface EngineJob {
   readonly limits: EngineLimits;
   /** Aborted when the lease is lost: stop work, throw. */
   readonly signal?: AbortSignal;
+  /** Called as each stage begins: progress for logs, and a fixed point a test can abort at. */
+  readonly onStage?: (stage: EngineStage) => void;
 }
+
+/** The engine's stages in order; "write" and "stats" repeat when a write is retried. */
+export type EngineStage = "inspect" | "clean" | "plan" | "write" | "stats";
 
 export type RawFileOutcome =
   | {

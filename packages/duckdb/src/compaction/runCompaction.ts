@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import type { EngineJob, EngineOutput, EngineResult, RawFileOutcome } from "@compacter/core";
+import type { EngineJob, EngineOutput, EngineResult, EngineStage, RawFileOutcome } from "@compacter/core";
 import {
   BIGINT,
   type DuckDBConnection,
@@ -61,9 +61,16 @@ export async function runCompaction(
   const timings: StageTimings = { inspectMs: 0, cleanMs: 0, planMs: 0, writeMs: 0, statsMs: 0 };
   checkJob(job);
   const signal = job.signal;
+  // A DuckDB interrupt only stops a query that is running, so an abort that lands between
+  // queries is caught here, at the next stage, and once more before the result is returned.
+  const enter = (stage: EngineStage) => {
+    if (signal?.aborted) throw translateAbort(undefined, signal);
+    job.onStage?.(stage);
+  };
   const unreadable = new Map<number, string>();
 
   // 1. Validate every raw file fully (gzip framing, each line, value kinds).
+  enter("inspect");
   let t = performance.now();
   const scans: (RawScan | undefined)[] = await ctx.pool.scanAll(
     job.raw.map((r) => ({ path: r.localPath })),
@@ -76,6 +83,7 @@ export async function runCompaction(
 
   // 2. Files with bad lines (or a BOM) are read from a cleaned copy: DuckDB's own error
   //    skipping loses valid lines next to bad ones.
+  enter("clean");
   t = performance.now();
   const cleanPaths = new Map<number, string>();
   const toClean = scans.flatMap((scan, index) =>
@@ -96,6 +104,7 @@ export async function runCompaction(
 
   try {
     // 3. Columns: schema ∪ lake inputs ∪ discovered raw fields.
+    enter("plan");
     t = performance.now();
     const lakeColumns = await describeLake(ctx.connection, job);
     timings.planMs = performance.now() - t;
@@ -137,6 +146,7 @@ export async function runCompaction(
       );
       const native = new Set(nativeReads ? [...casts.native].filter((c) => !readAsText.has(c)) : []);
       timings.planMs += performance.now() - t;
+      enter("write");
       t = performance.now();
       let outputs: EngineOutput[];
       try {
@@ -150,6 +160,7 @@ export async function runCompaction(
         continue;
       }
       timings.writeMs += performance.now() - t;
+      enter("stats");
       t = performance.now();
       const perFile = await countPerSource(ctx.connection, outputs, sources, plan);
       const castNonNull = await countCastNonNull(ctx.connection, job, outputs, sources, plan);
@@ -210,6 +221,7 @@ export async function runCompaction(
         `wrote ${rowsOut} rows, expected ${rawRows} raw + ${lake.rowsFromLake} lake - ${lake.rowsDropped} dropped`,
       );
     }
+    if (signal?.aborted) throw translateAbort(undefined, signal);
     return {
       outputs,
       files,
