@@ -209,6 +209,8 @@ async function runGeneration(
         // Stable across jobs, so the engine keeps one DuckDB instance for the process.
         tempDir: join(baseDir, "duckdb"),
         zstdLevel: config.zstdLevel,
+        maxLineBytes: config.maxLineBytes,
+        maxInflatedBytes: config.maxInflatedBytes,
       },
       signal,
     });
@@ -268,6 +270,7 @@ async function runGeneration(
       nulledValues: result.nulledValues,
       addedColumns: result.addedColumns,
       unstoredFields: result.conflictingFields ?? [],
+      renamedFields: result.renamedFields ?? [],
       schemaColumns: result.schema.length,
     };
     if (record.unstoredFields.length > 0) {
@@ -412,6 +415,11 @@ function consumedFiles(
             outcome: "compacted",
             rows: outcome.rows,
             badLines: outcome.badLines,
+            ...(outcome.badLineSamples?.length
+              ? {
+                  badLineReasons: outcome.badLineSamples.map((b) => `line ${b.line}: ${b.reason}`).join("; "),
+                }
+              : {}),
             nullHeartbeats: outcome.nullHeartbeats,
             absurdHeartbeats: outcome.absurdHeartbeats,
           }

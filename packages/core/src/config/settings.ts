@@ -183,6 +183,24 @@ export const SETTINGS = {
     description: "ZSTD compression level of the Parquet output.",
     group: "compaction",
   },
+  maxLineBytes: {
+    kind: "bytes",
+    env: "COMPACTER_MAX_LINE",
+    default: "4MiB",
+    min: 1024,
+    // DuckDB's read is told the same bound (maximum_object_size): each reader thread may
+    // buffer a line this long, so it must stay well under memoryLimitBytes.
+    description: "A longer raw line is skipped and counted as a bad line, never held whole in memory.",
+    group: "compaction",
+  },
+  maxInflatedBytes: {
+    kind: "bytes",
+    env: "COMPACTER_MAX_INFLATED",
+    default: "1GiB",
+    min: 1024,
+    description: "A raw file inflating past this is quarantined as a likely gzip bomb (inflation stops).",
+    group: "compaction",
+  },
   leaseDurationMs: {
     kind: "duration",
     env: "COMPACTER_LEASE_DURATION",

@@ -1,7 +1,16 @@
 import { mkdir, readdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import type { EngineJob, EngineOutput, EngineResult, EngineStage, RawFileOutcome } from "@compacter/core";
+import {
+  columnNameForField,
+  type EngineJob,
+  type EngineOutput,
+  type EngineResult,
+  type EngineStage,
+  parseBytes,
+  type RawFileOutcome,
+  SETTINGS,
+} from "@compacter/core";
 import {
   BIGINT,
   type DuckDBConnection,
@@ -16,10 +25,12 @@ import {
 } from "@duckdb/node-api";
 import { CompactionAbortedError, EngineInvariantError } from "../errors.js";
 import type { ScanPool } from "../inspect/ScanPool.js";
-import { MAX_LINE_BYTES, type RawScan } from "../inspect/scanRawFile.js";
+import type { RawScan, ScanOptions } from "../inspect/scanRawFile.js";
 import { castFromText, eventTimeFromHeartbeat, readType } from "../sql/expressions.js";
 import { quoteIdentifier as q } from "../sql/identifiers.js";
 import { type CastCounts, planCastCounts } from "./castCounts.js";
+import { filesFailingAlone, probeRead } from "./isolateOffenders.js";
+import { outputMetadata, RENAMED_FIELDS_KEY, readRenamedFields } from "./keyMetadata.js";
 import { type ColumnPlan, type LakeColumn, type OutputColumn, planColumns } from "./planColumns.js";
 
 type Params = Record<string, DuckDBValue>;
@@ -41,7 +52,7 @@ export type StageTimings = {
   statsMs: number;
 };
 
-interface RawSource {
+export interface RawSource {
   readonly index: number;
   readonly key: string;
   readonly deviceId: string;
@@ -68,12 +79,13 @@ export async function runCompaction(
     job.onStage?.(stage);
   };
   const unreadable = new Map<number, string>();
+  const bounds = scanBounds(job);
 
   // 1. Validate every raw file fully (gzip framing, each line, value kinds).
   enter("inspect");
   let t = performance.now();
   const scans: (RawScan | undefined)[] = await ctx.pool.scanAll(
-    job.raw.map((r) => ({ path: r.localPath })),
+    job.raw.map((r) => ({ path: r.localPath, options: bounds })),
     signal,
   );
   scans.forEach((scan, index) => {
@@ -82,15 +94,20 @@ export async function runCompaction(
   timings.inspectMs = performance.now() - t;
 
   // 2. Files with bad lines (or a BOM) are read from a cleaned copy: DuckDB's own error
-  //    skipping loses valid lines next to bad ones.
+  //    skipping loses valid lines next to bad ones. So are files with keys that are not
+  //    their own column name (case twins, "", quotes, …): the copy carries the column
+  //    names, which DuckDB can tell apart.
   enter("clean");
   t = performance.now();
   const cleanPaths = new Map<number, string>();
-  const toClean = scans.flatMap((scan, index) =>
-    scan?.kind === "ok" && scan.needsCleaning
-      ? [{ index, path: job.raw[index]!.localPath, cleanTo: join(ctx.scratchDir, `clean-${index}.ndjson`) }]
-      : [],
-  );
+  const toClean = scans.flatMap((scan, index) => {
+    if (scan?.kind !== "ok") return [];
+    const renames = keyRenames(scan);
+    if (!scan.needsCleaning && renames === undefined) return [];
+    const cleanTo = join(ctx.scratchDir, `clean-${index}.ndjson`);
+    const options: ScanOptions = { ...bounds, cleanTo, ...(renames ? { renames } : {}) };
+    return [{ index, path: job.raw[index]!.localPath, cleanTo, options }];
+  });
   const cleaned = await ctx.pool.scanAll(toClean, signal);
   cleaned.forEach((again, i) => {
     const { index, cleanTo } = toClean[i]!;
@@ -107,6 +124,10 @@ export async function runCompaction(
     enter("plan");
     t = performance.now();
     const lakeColumns = await describeLake(ctx.connection, job);
+    const lakeRenamed = await readRenamedFields(
+      ctx.connection,
+      job.lake.map((l) => l.localPath),
+    );
     timings.planMs = performance.now() - t;
 
     // 4. Write. A file DuckDB still refuses (a validator blind spot) is set aside as
@@ -150,12 +171,27 @@ export async function runCompaction(
       t = performance.now();
       let outputs: EngineOutput[];
       try {
-        outputs = await writeOutputs(ctx.connection, job, plan, sources, lakeColumns, native);
+        const metadata = outputMetadata(plan, lakeRenamed);
+        outputs = await writeOutputs(ctx.connection, job, plan, sources, lakeColumns, native, metadata);
       } catch (error) {
         await clearDirectory(job.outputDir);
-        const culprit = attempt < job.raw.length + 2 ? blameRawFile(error, sources) : undefined;
-        if (!culprit || signal?.aborted) throw translateAbort(error, signal);
-        unreadable.set(culprit.index, `DuckDB could not read it: ${firstLine(error)}`);
+        if (signal?.aborted || attempt >= job.raw.length + 2) throw translateAbort(error, signal);
+        // A file the message names is the culprit; otherwise each raw file is read on its
+        // own to find the ones that fail alone. Only when none does is it the partition's
+        // failure (a lake input, the disk, DuckDB itself) and the job fails.
+        const named = blameRawFile(error, sources);
+        const culprits = named
+          ? [named]
+          : await filesFailingAlone(sources, (one) =>
+              probeRead(ctx.connection, one, (params, types) =>
+                rawSelectSql(plan, [one], native, params, types, bounds.maxLineBytes),
+              ),
+            );
+        if (culprits.length === 0 || signal?.aborted) throw translateAbort(error, signal);
+        for (const culprit of culprits) {
+          const cause = "error" in culprit ? culprit.error : error;
+          unreadable.set(culprit.index, `DuckDB could not read it: ${firstLine(cause)}`);
+        }
         timings.writeMs += performance.now() - t;
         continue;
       }
@@ -189,7 +225,7 @@ export async function runCompaction(
     const { outputs, plan, sources, perFile } = written;
     const nulledValues =
       plan.conflictingFields.length > 0
-        ? await countNulled(ctx.connection, plan, sources)
+        ? await countNulled(ctx.connection, plan, sources, bounds.maxLineBytes)
         : nulledFromCounts(written.casts, written.castNonNull);
     const lake = await countLake(ctx.connection, job, sources);
     timings.statsMs += performance.now() - t;
@@ -210,6 +246,7 @@ export async function runCompaction(
         outcome: "read",
         rows: counted.rows,
         badLines: scan.lines - scan.validLines,
+        ...(scan.badSamples.length > 0 ? { badLineSamples: scan.badSamples } : {}),
         nullHeartbeats: counted.nullHeartbeats,
         absurdHeartbeats: counted.absurdHeartbeats,
       };
@@ -230,6 +267,7 @@ export async function runCompaction(
       widenedColumns: plan.widened,
       nullOnlyFields: plan.nullOnlyFields,
       conflictingFields: plan.conflictingFields,
+      renamedFields: plan.renamedFields,
       nulledValues,
       rowsFromLake: lake.rowsFromLake,
       rowsDropped: lake.rowsDropped,
@@ -242,6 +280,26 @@ export async function runCompaction(
   } finally {
     for (const path of cleanPaths.values()) await rm(path, { force: true });
   }
+}
+
+/** The scan bounds of a job: its limits, or the settings' defaults. */
+function scanBounds(job: EngineJob): { maxLineBytes: number; maxInflatedBytes: number } {
+  return {
+    maxLineBytes: job.limits.maxLineBytes ?? parseBytes(SETTINGS.maxLineBytes.default),
+    maxInflatedBytes: job.limits.maxInflatedBytes ?? parseBytes(SETTINGS.maxInflatedBytes.default),
+  };
+}
+
+/** Raw key → column name for the keys of a file that are not their own column name, if any. */
+function keyRenames(scan: Extract<RawScan, { kind: "ok" }>): Record<string, string> | undefined {
+  let renames: Record<string, string> | undefined;
+  for (const [field] of scan.fields) {
+    const column = columnNameForField(field);
+    if (column === field) continue;
+    renames ??= Object.create(null) as Record<string, string>;
+    renames[field] = column;
+  }
+  return renames;
 }
 
 function checkJob(job: EngineJob): void {
@@ -312,6 +370,7 @@ function rawReadSql(
   params: Params,
   types: ParamTypes,
   columnsParam: string,
+  maxLineBytes: number,
   ignoreErrors = false,
 ): string | undefined {
   const chosen = sources.filter((s) => s.gzip === gzip);
@@ -320,7 +379,7 @@ function rawReadSql(
   types[name] = LIST(VARCHAR);
   return `SELECT * FROM read_ndjson($${name}, columns = $${columnsParam}, format = 'newline_delimited',
     compression = '${gzip ? "gzip" : "uncompressed"}', auto_detect = false, ignore_errors = ${ignoreErrors},
-    maximum_object_size = ${MAX_LINE_BYTES}, filename = '${PATH_COLUMN}')`;
+    maximum_object_size = ${Math.floor(maxLineBytes)}, filename = '${PATH_COLUMN}')`;
 }
 
 /** Binds the read columns (raw field → DuckDB type) as a STRUCT parameter: no names in SQL text. */
@@ -340,18 +399,19 @@ function bindColumns(
   types[name] = STRUCT(type);
 }
 
-function rawSelectSql(
+export function rawSelectSql(
   plan: ColumnPlan,
   sources: readonly RawSource[],
   native: ReadonlySet<string>,
   params: Params,
   types: ParamTypes,
+  maxLineBytes: number,
   readOrder: readonly RawSource[] = sources,
 ) {
   if (sources.length === 0) return undefined;
   const readColumns = plan.columns
     .filter((c) => c.inRaw)
-    .map((c) => ({ field: c.field, type: readType(c.type, c.needsCast && !native.has(c.name)) }));
+    .map((c) => ({ field: c.name, type: readType(c.type, c.needsCast && !native.has(c.name)) }));
   if (readColumns.some((c) => c.field.toLowerCase() === PATH_COLUMN)) {
     throw new RangeError(`a raw field is named ${PATH_COLUMN}, which the engine reserves`);
   }
@@ -361,8 +421,8 @@ function rawSelectSql(
   // read cast columns that do not convert (they become NULL, and are counted).
   const ignoreErrors = native.size > 0;
   const reads = [
-    rawReadSql(readOrder, true, "raw_gzip", params, types, "raw_columns", ignoreErrors),
-    rawReadSql(readOrder, false, "raw_clean", params, types, "raw_columns", ignoreErrors),
+    rawReadSql(readOrder, true, "raw_gzip", params, types, "raw_columns", maxLineBytes, ignoreErrors),
+    rawReadSql(readOrder, false, "raw_clean", params, types, "raw_columns", maxLineBytes, ignoreErrors),
   ].filter((s): s is string => s !== undefined);
   if (reads.length === 0) return undefined;
 
@@ -387,7 +447,7 @@ function rawSelectSql(
 
 function rawColumnExpr(c: OutputColumn, native: ReadonlySet<string>): string {
   if (!c.inRaw) return `CAST(NULL AS ${c.type})`;
-  const source = `r.${q(c.field)}`;
+  const source = `r.${q(c.name)}`;
   return c.needsCast && !native.has(c.name) ? castFromText(source, c.type) : source;
 }
 
@@ -455,6 +515,7 @@ async function writeOutputs(
   sources: readonly RawSource[],
   lakeColumns: readonly LakeColumn[],
   native: ReadonlySet<string>,
+  metadata: string,
 ): Promise<EngineOutput[]> {
   const cleaned = sources.filter((s) => !s.gzip).length;
   // Gzip'd and cleaned files are two reads (UNION ALL); order holds only within one.
@@ -471,13 +532,23 @@ async function writeOutputs(
       sources,
       lakeColumns,
       native,
+      metadata,
       "readOrder",
       readOrder,
     );
     if (await inDeviceTimeOrder(connection, outputs)) return outputs;
     await clearDirectory(job.outputDir);
   }
-  return writeQuery(connection, job, plan, sources, lakeColumns, native, job.sort ? "orderBy" : "any");
+  return writeQuery(
+    connection,
+    job,
+    plan,
+    sources,
+    lakeColumns,
+    native,
+    metadata,
+    job.sort ? "orderBy" : "any",
+  );
 }
 
 /** How rows are put in order: by DuckDB's ORDER BY, by reading in order, or not at all. */
@@ -490,13 +561,14 @@ async function writeQuery(
   sources: readonly RawSource[],
   lakeColumns: readonly LakeColumn[],
   native: ReadonlySet<string>,
+  metadata: string,
   order: RowOrder,
   readOrder: readonly RawSource[] = sources,
 ): Promise<EngineOutput[]> {
   const params: Params = {};
   const types: ParamTypes = {};
   const parts = [
-    rawSelectSql(plan, sources, native, params, types, readOrder),
+    rawSelectSql(plan, sources, native, params, types, scanBounds(job).maxLineBytes, readOrder),
     lakeSelectSql(plan, job, lakeColumns, sources, params, types),
   ].filter((s): s is string => s !== undefined);
   if (parts.length === 0) return [];
@@ -510,7 +582,7 @@ async function writeQuery(
   // when it should not (or turned out not to).
   if (estimate <= job.maxFileBytes) {
     await setInsertionOrder(connection, job, sources, order !== "any");
-    const single = await copyToFile(connection, `(${query})`, params, types, job, 1);
+    const single = await copyToFile(connection, `(${query})`, params, types, job, metadata, 1);
     if (single.rows === 0) {
       await rm(single.localPath, { force: true });
       return [];
@@ -526,6 +598,7 @@ async function writeQuery(
         { oversized: tmp },
         { oversized: VARCHAR },
         single.bytes / single.rows,
+        metadata,
       );
     } finally {
       await rm(tmp, { force: true });
@@ -533,7 +606,15 @@ async function writeQuery(
   }
   const rowsEstimate =
     sources.reduce((n, s) => n + s.scan.validLines, 0) + (await countLakeRows(connection, job));
-  return writeSplit(connection, job, `(${query})`, params, types, estimate / Math.max(1, rowsEstimate));
+  return writeSplit(
+    connection,
+    job,
+    `(${query})`,
+    params,
+    types,
+    estimate / Math.max(1, rowsEstimate),
+    metadata,
+  );
 }
 
 /**
@@ -561,17 +642,19 @@ async function copyToFile(
   params: Params,
   types: ParamTypes,
   job: EngineJob,
+  metadata: string,
   part: number,
 ): Promise<EngineOutput> {
   const localPath = join(job.outputDir, `part-${String(part).padStart(4, "0")}.parquet`);
   // DICTIONARY_SIZE_LIMIT: the default (tries a dictionary for every column) costs ~40%
   // more CPU and writes larger files on sensor data; a small dictionary still serves the
-  // low-cardinality text columns.
+  // low-cardinality text columns. The key → column mapping of escaped names travels in
+  // the file's key-value metadata, so any reader can tell which raw key a column holds.
   const reader = await connection.runAndReadAll(
     `COPY ${from} TO $out (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL $zstd_level,
-      DICTIONARY_SIZE_LIMIT 1000, RETURN_STATS true)`,
-    { ...params, out: localPath, zstd_level: job.limits.zstdLevel },
-    { ...types, out: VARCHAR, zstd_level: INTEGER },
+      DICTIONARY_SIZE_LIMIT 1000, RETURN_STATS true, KV_METADATA {${RENAMED_FIELDS_KEY}: $kv_renamed})`,
+    { ...params, out: localPath, zstd_level: job.limits.zstdLevel, kv_renamed: metadata },
+    { ...types, out: VARCHAR, zstd_level: INTEGER, kv_renamed: VARCHAR },
   );
   const row = reader.getRowObjectsJson()[0] ?? {};
   return { localPath, rows: Number(row.count ?? 0), bytes: Number(row.file_size_bytes ?? 0) };
@@ -585,6 +668,7 @@ async function writeSplit(
   params: Params,
   types: ParamTypes,
   bytesPerRowEstimate: number,
+  metadata: string,
 ): Promise<EngineOutput[]> {
   await connection.run("SET preserve_insertion_order = true");
   await connection.run("DROP TABLE IF EXISTS temp.compacter_rows");
@@ -609,6 +693,7 @@ async function writeSplit(
         { from_row: start, to_row: start + rows },
         { from_row: BIGINT, to_row: BIGINT },
         job,
+        metadata,
         outputs.length + 1,
       );
       outputs.push(output);
@@ -766,6 +851,7 @@ async function countNulled(
   connection: DuckDBConnection,
   plan: ColumnPlan,
   sources: readonly RawSource[],
+  maxLineBytes: number,
 ): Promise<Record<string, number>> {
   const nulled: Record<string, number> = {};
   const castColumns = plan.columns.filter(
@@ -777,19 +863,19 @@ async function countNulled(
   const params: Params = {};
   const types: ParamTypes = {};
   bindColumns(
-    castColumns.map((c) => ({ field: c.field, type: "VARCHAR" })),
+    castColumns.map((c) => ({ field: c.name, type: "VARCHAR" })),
     "nulled_columns",
     params,
     types,
   );
   const reads = [
-    rawReadSql(chosen, true, "nulled_gzip", params, types, "nulled_columns"),
-    rawReadSql(chosen, false, "nulled_clean", params, types, "nulled_columns"),
+    rawReadSql(chosen, true, "nulled_gzip", params, types, "nulled_columns", maxLineBytes),
+    rawReadSql(chosen, false, "nulled_clean", params, types, "nulled_columns", maxLineBytes),
   ].filter((s): s is string => s !== undefined);
   if (reads.length === 0) return nulled;
   const counts = castColumns.map(
     (c, i) =>
-      `count(*) FILTER (r.${q(c.field)} IS NOT NULL AND (${castFromText(`r.${q(c.field)}`, c.type)}) IS NULL) AS n${i}`,
+      `count(*) FILTER (r.${q(c.name)} IS NOT NULL AND (${castFromText(`r.${q(c.name)}`, c.type)}) IS NULL) AS n${i}`,
   );
   const reader = await connection.runAndReadAll(
     `SELECT ${counts.join(", ")} FROM (${reads.join(" UNION ALL ")}) r`,
