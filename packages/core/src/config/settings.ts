@@ -235,9 +235,10 @@ export const SETTINGS = {
   compactionConcurrency: {
     kind: "integer",
     env: "COMPACTER_COMPACTION_CONCURRENCY",
-    default: "1",
+    // 2: one slow or failing partition must not hold up every other one on the worker.
+    default: "2",
     min: 1,
-    description: "Partitions one process compacts at once (each uses all DuckDB threads).",
+    description: "Partitions one process compacts at once, each with an equal share of the memory limit.",
     group: "worker",
   },
   pollWaitMs: {
