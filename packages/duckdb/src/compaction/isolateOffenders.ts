@@ -36,7 +36,6 @@ export async function filesFailingAlone<S extends { readonly index: number }>(
  */
 export async function probeRead(
   connection: DuckDBConnection,
-  _source: unknown,
   selectSql: (params: Record<string, DuckDBValue>, types: Record<string, DuckDBType>) => string | undefined,
 ): Promise<void> {
   const params: Record<string, DuckDBValue> = {};

@@ -183,7 +183,7 @@ export async function runCompaction(
         const culprits = named
           ? [named]
           : await filesFailingAlone(sources, (one) =>
-              probeRead(ctx.connection, one, (params, types) =>
+              probeRead(ctx.connection, (params, types) =>
                 rawSelectSql(plan, [one], native, params, types, bounds.maxLineBytes),
               ),
             );

@@ -21,7 +21,7 @@ parentPort.on("message", async (task) => {
     const result = await scanRawFile(task.path, { fs, zlib, isUtf8 }, state, task.options);
     parentPort.postMessage({ id: task.id, result });
   } catch (error) {
-    parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error) });
+    parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error), code: error && error.code });
   }
 });
 `;
@@ -60,9 +60,11 @@ export class ScanPool {
 
   /**
    * Scans every path (bounded by the pool size), aborting all of it when `signal` fires.
-   * A scan that fails for any other reason (the scanner threw, its worker died) fails only
-   * its own file: it comes back unreadable with the reason, so one hostile file cannot
-   * fail the partition.
+   * A scan that fails for any other reason than the machine's (the scanner threw on the
+   * file's content, its worker ran out of memory) fails only its own file: it comes back
+   * unreadable with the reason, so one hostile file cannot fail the partition. A system
+   * error (ENOSPC writing a cleaned copy, EIO) is not the file's fault and fails the job,
+   * which is retried.
    */
   async scanAll(
     items: readonly { path: string; options: ScanOptions }[],
@@ -75,7 +77,8 @@ export class ScanPool {
       const scans = await Promise.all(
         items.map((item) =>
           this.scan(item.path, item.options).catch((error: unknown): RawScan => {
-            if (signal?.aborted || error instanceof CompactionAbortedError) throw error;
+            if (signal?.aborted || error instanceof CompactionAbortedError || isSystemError(error))
+              throw error;
             const message = error instanceof Error ? error.message : String(error);
             return { kind: "unreadable", error: `could not be validated: ${message.split("\n")[0]}` };
           }),
@@ -111,7 +114,7 @@ export class ScanPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     // Idle workers must not keep the process alive.
     worker.unref();
-    worker.on("message", (message: { id: number; result?: RawScan; error?: string }) => {
+    worker.on("message", (message: { id: number; result?: RawScan; error?: string; code?: string }) => {
       // A worker terminated by an abort can still deliver the answer it was sending; it
       // must not go back to `idle`, where the next job would post to a dead worker and
       // wait for ever.
@@ -120,9 +123,10 @@ export class ScanPool {
       this.running.delete(worker);
       this.idle.push(worker);
       if (task) {
-        if (message.error !== undefined)
-          task.reject(new Error(`scanning ${task.path} failed: ${message.error}`));
-        else task.resolve(message.result!);
+        if (message.error !== undefined) {
+          const error = new Error(`scanning ${task.path} failed: ${message.error}`);
+          task.reject(message.code ? Object.assign(error, { code: message.code }) : error);
+        } else task.resolve(message.result!);
       }
       this.pump();
     });
@@ -142,4 +146,10 @@ export class ScanPool {
 function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new CompactionAbortedError("compaction aborted");
+}
+
+/** An operating-system error (errno code such as ENOSPC, EIO, ENOENT): the machine's fault, not the file's. */
+function isSystemError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
 }
