@@ -31,8 +31,9 @@ export async function filesFailingAlone<S extends { readonly index: number }>(
 }
 
 /**
- * Reads every value of one raw input's rows the way the write does. `hash(t)` over the
- * whole row keeps DuckDB from skipping a column the count alone would not need.
+ * Reads every value of one raw input's rows the way the write does. The filter touches
+ * every column (`COLUMNS(*)`), so DuckDB cannot skip the one a count alone would not need;
+ * no table alias is used, since a raw column could carry the alias's name.
  */
 export async function probeRead(
   connection: DuckDBConnection,
@@ -42,5 +43,5 @@ export async function probeRead(
   const types: Record<string, DuckDBType> = {};
   const sql = selectSql(params, types);
   if (sql === undefined) return;
-  await connection.run(`SELECT count(*) FROM (${sql}) t WHERE hash(t) IS NOT NULL`, params, types);
+  await connection.run(`SELECT count(*) FROM (${sql}) WHERE hash(COLUMNS(*)) IS NOT NULL`, params, types);
 }
