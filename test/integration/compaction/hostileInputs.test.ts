@@ -4,8 +4,10 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   type CompactionOutcome,
   columnNameForField,
+  createLogger,
   type FaultPoint,
   formatRawKey,
+  type Logger,
   type PartitionId,
   parseRawKey,
   partitionLabel,
@@ -72,8 +74,9 @@ function row(heartbeat: number, extra: Record<string, unknown>): string {
 function startWorker(
   faults: { at(point: FaultPoint): Promise<void> },
   onOutcome: (o: CompactionOutcome) => void,
+  log: Logger = silentLogger,
 ) {
-  const runtime = createRuntime(h.config, { clients: stack.clients, log: silentLogger, faults });
+  const runtime = createRuntime(h.config, { clients: stack.clients, log, faults });
   const worker = new Worker(runtime, createDuckDbEngine({ slots: h.config.compactionConcurrency }), {
     onOutcome,
   });
@@ -183,41 +186,55 @@ describe("hostile raw files on a long-running worker", () => {
     const slow = partitionOfKey(slowKey);
     const fast = partitionOfKey(fastKey);
 
-    // The first job to stage its output waits until some other partition has committed:
-    // with one job at a time on the worker that never happens and the test times out.
+    // The first job to stage its output waits until the test lets it go, which it does
+    // only once another partition has committed: with one job at a time on the worker that
+    // never happens and the test times out.
     let release!: () => void;
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let held: string | undefined;
+    let held = false;
     const outcomes: CompactionOutcome[] = [];
+    const warnings: { msg: string; partition?: string; stage?: string }[] = [];
+    const log = createLogger({ level: "warn", sink: (line) => warnings.push(JSON.parse(line)) });
     const worker = startWorker(
       {
         at: async (point) => {
-          if (point !== "afterStage" || held !== undefined) return;
-          held = "first";
+          if (point !== "afterStage" || held) return;
+          held = true;
           await released;
         },
       },
-      (o) => {
-        outcomes.push(o);
-        if (o.status === "committed") release();
-      },
+      (o) => outcomes.push(o),
+      log,
     );
     try {
       await put(slowKey, [row(hb, {})]);
       await eventually("the slow partition's job to be held", async () => (held ? true : undefined));
       await put(fastKey, [row(hb, {})]);
-      await eventually("both partitions to commit", async () => {
-        const labels = new Set(
-          outcomes.filter((o) => o.status === "committed").map((o) => partitionLabel(o.partition)),
-        );
-        return labels.has(partitionLabel(slow)) && labels.has(partitionLabel(fast)) ? true : undefined;
-      });
+      await eventually("the other partition to commit meanwhile", async () =>
+        outcomes.some((o) => o.status === "committed" && partitionLabel(o.partition) === partitionLabel(fast))
+          ? true
+          : undefined,
+      );
+      // The held job says which partition is slow and where it is (a line per lease period).
+      await eventually("a log line naming the slow partition", async () =>
+        warnings.find((w) => w.msg === "compaction still running" && w.partition === partitionLabel(slow)),
+      );
+      release();
+      await eventually("the held partition to commit too", async () =>
+        outcomes.some((o) => o.status === "committed" && partitionLabel(o.partition) === partitionLabel(slow))
+          ? true
+          : undefined,
+      );
     } finally {
       release();
       await worker.stop();
     }
+    expect(warnings.find((w) => w.msg === "compaction still running")).toMatchObject({
+      partition: partitionLabel(slow),
+      stage: "commit",
+    });
     const committed = outcomes
       .filter((o) => o.status === "committed")
       .map((o) => partitionLabel(o.partition));
