@@ -21,6 +21,7 @@ export * from "./manifest/model.js";
 export * from "./manifest/sequencer.js";
 export * from "./manifest/store.js";
 export * from "./manifest/tableSpec.js";
+export * from "./schema/columnNames.js";
 export * from "./schema/columns.js";
 export * from "./schema/mergeSchemas.js";
 export * from "./schema/widening.js";

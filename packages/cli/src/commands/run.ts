@@ -23,7 +23,7 @@ export function registerRun(program: Command): Command {
         import("@compacter/worker"),
       ]);
       const runtime = createRuntime(config, { role: "worker" });
-      const engine = createDuckDbEngine();
+      const engine = createDuckDbEngine({ slots: config.compactionConcurrency });
       const worker = new Worker(runtime, engine, {
         roles: { ingest: flags.ingest, sweep: flags.sweep, compaction: flags.compaction },
       });

@@ -101,7 +101,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
         sink: (line) => process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${line}\n`),
       });
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
-      const engine = createDuckDbEngine();
+      const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
       const worker = new Worker(runtime, engine, {
