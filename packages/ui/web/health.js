@@ -137,23 +137,22 @@ function drawGrid(grid) {
       el(
         "tbody",
         {},
-        grid.days
-          .filter((day) => grid.districts.some((d) => cells.has(`${day}/${d}`)))
-          .map((day) =>
-            el(
-              "tr",
-              {},
-              el("th", {}, day),
-              grid.districts.map((district) => cell(cells.get(`${day}/${district}`), day, district)),
-            ),
+        // Every day of the range, so a day with no data at all stands out as a grey row.
+        grid.days.map((day) =>
+          el(
+            "tr",
+            {},
+            el("th", {}, day),
+            grid.districts.map((district) => cell(cells.get(`${day}/${district}`), day, district)),
           ),
+        ),
       ),
     ),
   );
 }
 
 function cell(c, day, district) {
-  if (!c) return el("td", { class: "cell state-none", title: "no files" });
+  if (!c) return el("td", { class: "cell state-none", title: "no raw files registered" }, "—");
   const isSelected = selected && selected.day === day && selected.district === district;
   return el(
     "td",

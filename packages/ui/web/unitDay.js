@@ -10,6 +10,7 @@ let trackLayer;
 let highlightLayer;
 let charts = [];
 let current;
+let unitsAsked = 0;
 
 export function showUnitDay({ first }) {
   if (!first) return;
@@ -30,8 +31,13 @@ async function loadUnits() {
   const list = document.getElementById("units");
   note.textContent = "loading units…";
   list.replaceChildren();
+  delete list.dataset.day;
+  delete list.dataset.district;
+  const asked = ++unitsAsked;
   try {
     const answer = await getJson("/api/units", { day, district });
+    // An answer to an earlier question (day or district changed since) is dropped.
+    if (asked !== unitsAsked) return;
     note.textContent = `${answer.units.length} unit(s) in ${answer.files} Parquet file(s)`;
     list.replaceChildren(
       ...answer.units.map((u) =>
@@ -47,6 +53,7 @@ async function loadUnits() {
         ),
       ),
     );
+    Object.assign(list.dataset, { day, district });
     const sensors = document.getElementById("sensors");
     const chosen = new Set([...sensors.selectedOptions].map((o) => o.value));
     const wanted = chosen.size ? chosen : new Set(DEFAULT_SENSORS);
