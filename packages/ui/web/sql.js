@@ -48,7 +48,7 @@ async function run() {
         { class: "scroll" },
         table(
           shown,
-          answer.columns.map((c, i) => [c, (row) => row[i], false]),
+          answer.columns.map((c, i) => [c, (row) => row[i], typeof shown[0]?.[i] === "number"]),
           { id: "sql-table" },
         ),
       ),
