@@ -19,7 +19,7 @@ import { createDuckDbEngine } from "@compacter/duckdb";
 import type { LocalResources } from "@compacter/local";
 import { runSimulation, type SimulationSummary, s3Sink } from "@compacter/simulator";
 import { createRuntime, type Runtime, Worker } from "@compacter/worker";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConsole, startConsole } from "../../packages/cli/src/ui/consoleServer.js";
 import { launchBrowser, SCREENSHOT_DIR } from "../helpers/browser.js";
@@ -298,6 +298,19 @@ describe("the ops console in a browser", () => {
       expect(Number(await chart.getAttribute("data-points"))).toBe(expected!.n);
       expect(await chart.locator("canvas").count()).toBe(1);
     }
+
+    // Brushing: a drag across one chart narrows every chart, the table and the track.
+    const over = charts.first().locator(".u-over");
+    const area = (await over.boundingBox())!;
+    await page.mouse.move(area.x + area.width * 0.25, area.y + area.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(area.x + area.width * 0.5, area.y + area.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const inRange = Number(await page.getAttribute("#unit-rows", "data-in-range"));
+    expect(inRange).toBeGreaterThan(0);
+    expect(inRange).toBeLessThan(expected!.n * 0.4);
+    const timeAxis = (chart: Locator) => chart.locator(".u-axis").first().textContent();
+    expect(await timeAxis(charts.last())).toBe(await timeAxis(charts.first()));
     console.info(
       `time to chart (${unit}, ${expected!.n} rows): ${await page.getAttribute("#unit-status", "data-ms")} ms`,
     );

@@ -82,9 +82,14 @@ async function drawUnit(day, district, unit) {
   }
   const fetched = performance.now();
   current = data;
+  const marks = [fetched];
   drawTrack(data);
+  marks.push(performance.now());
   drawCharts(data);
+  marks.push(performance.now());
   drawRows(data, data.t[0], data.t.at(-1));
+  marks.push(performance.now());
+  const [map, chart, rows] = [1, 2, 3].map((i) => Math.round(marks[i] - marks[i - 1]));
   // The time to chart ends when the browser has painted what was drawn.
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   const ms = Math.round(performance.now() - clicked);
@@ -93,7 +98,7 @@ async function drawUnit(day, district, unit) {
   status.textContent =
     `${unit} on ${day} in ${district}: ${thousands(data.rows)} rows · click to chart ${ms} ms ` +
     `(server ${Math.round(data.seconds * 1000)} ms, ${data.stats.files} file(s), ${data.stats.downloadedFiles} downloaded, ` +
-    `${data.stats.cachedFiles} from cache; drawing ${Math.round(performance.now() - fetched)} ms)`;
+    `${data.stats.cachedFiles} from cache; drawing ${Math.round(performance.now() - fetched)} ms: map ${map}, charts ${chart}, table ${rows}, paint)`;
 }
 
 function drawTrack(data) {
@@ -162,7 +167,7 @@ function highlight(from, to) {
       latlngs.push([current.lat[i], current.lon[i]]);
   }
   if (latlngs.length)
-    highlightLayer = L.polyline(latlngs, { color: "#111", weight: 6, opacity: 0.35 }).addTo(map);
+    highlightLayer = L.polyline(latlngs, { color: "#111", weight: 7, opacity: 0.55 }).addTo(map);
 }
 
 function drawCharts(data) {
@@ -219,6 +224,7 @@ function drawRows(data, from, to) {
     total += 1;
     if (rows.length < TABLE_ROWS) rows.push(i);
   }
+  document.getElementById("unit-rows").dataset.inRange = String(total);
   const value = (name, i) => (name === "speed" ? data.speed[i] : data.series[name][i]);
   document
     .getElementById("unit-rows")
