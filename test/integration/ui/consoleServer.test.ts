@@ -146,6 +146,23 @@ describe("compacter ui's server", () => {
     expect(JSON.parse(scope.body).error).toBe("use either --day D or --from D1 [--to D2], not both");
   });
 
+  it("interrupts a query whose browser went away, so the next one does not wait behind it", async () => {
+    // Lake queries run one at a time; this one would take many minutes to finish.
+    const endless = request({
+      host: "127.0.0.1",
+      port: ui.port,
+      path: "/api/sql",
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
+    endless.on("error", () => {});
+    endless.end(JSON.stringify({ sql: "SELECT sum(i) FROM range(1000000000000) t(i)" }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    endless.destroy();
+    const next = await postJson("/api/sql", { sql: "SELECT 42 AS answer" });
+    expect(JSON.parse(next.body)).toMatchObject({ rows: [[42]] });
+  });
+
   it("rejects what would have to be spliced into SQL, and retries only quarantined files", async () => {
     const unitDay = await send(
       "/api/unit-day?day=2025-12-12&district=BRCB&unit=HT1&sensors=speed_kmh,x%22;DROP",

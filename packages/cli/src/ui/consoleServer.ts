@@ -39,7 +39,8 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<unknown>;
+/** `signal` aborts when the browser goes away before the answer is sent (a query is interrupted). */
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal) => Promise<unknown>;
 
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
   const { config, clients } = options;
@@ -57,11 +58,11 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     "GET /api/partition": (_req, _res, url) => partitionDetail(health, url.searchParams),
     "GET /api/problems": () => problems(health),
     "POST /api/retry": async (req) => retry(health, await readJsonBody(req)),
-    "GET /api/units": (_req, _res, url) => lake.units(url.searchParams),
-    "GET /api/unit-day": (_req, _res, url) => lake.unitDay(url.searchParams),
-    "POST /api/sql": async (req) => lake.sql(await readJsonBody(req)),
-    "POST /api/sql.csv": async (req, res) => {
-      await lake.sqlCsv(await readJsonBody(req), res);
+    "GET /api/units": (_req, _res, url, signal) => lake.units(url.searchParams, signal),
+    "GET /api/unit-day": (_req, _res, url, signal) => lake.unitDay(url.searchParams, signal),
+    "POST /api/sql": async (req, _res, _url, signal) => lake.sql(await readJsonBody(req), signal),
+    "POST /api/sql.csv": async (req, res, _url, signal) => {
+      await lake.sqlCsv(await readJsonBody(req), res, signal);
       return STREAMED;
     },
   };
@@ -82,8 +83,12 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     const url = new URL(req.url ?? "/", `http://${CONSOLE_HOST}:${port}`);
     const route = routes[`${req.method} ${url.pathname}`];
     if (route) {
+      const gone = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) gone.abort();
+      });
       try {
-        const answer = await route(req, res, url);
+        const answer = await route(req, res, url, gone.signal);
         if (answer !== STREAMED) sendJson(res, 200, answer);
       } catch (error) {
         const [status, message] = explain(error);

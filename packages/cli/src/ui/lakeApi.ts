@@ -33,15 +33,17 @@ export class LakeQueries {
   constructor(private readonly ctx: LakeContext) {}
 
   /** Units of a day and district (rows each), and the numeric columns a chart can show. */
-  async units(params: URLSearchParams) {
+  async units(params: URLSearchParams, signal?: AbortSignal) {
     const scope = dayScope(params);
-    const described = await this.json("DESCRIBE telemetry", scope);
+    const described = await this.json("DESCRIBE telemetry", scope, {}, signal);
     const columns = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     if (!columns.some((c) => c.name === "unitno"))
       return { units: [], sensors: [], files: described.stats.files };
     const units = await this.json(
       "SELECT unitno, count(*) AS n FROM telemetry WHERE unitno IS NOT NULL GROUP BY ALL ORDER BY unitno",
       scope,
+      {},
+      signal,
     );
     return {
       units: units.rows.map((r) => ({ unit: String(r.unitno), rows: Number(r.n) })),
@@ -51,7 +53,7 @@ export class LakeQueries {
   }
 
   /** One unit's day, column by column (what the map, the charts and the table draw). */
-  async unitDay(params: URLSearchParams) {
+  async unitDay(params: URLSearchParams, signal?: AbortSignal) {
     const scope = dayScope(params);
     const unit = params.get("unit") ?? "";
     if (unit === "") throw new BadRequest("say which unit");
@@ -73,7 +75,7 @@ export class LakeQueries {
       `SELECT epoch(event_time) AS t, "${track.lat}" AS lat, "${track.lon}" AS lon, "${track.speed}" AS speed` +
       sensors.map((s, i) => `, "${s}" AS s${i}`).join("") +
       " FROM telemetry WHERE unitno = $unit AND event_time IS NOT NULL ORDER BY event_time";
-    const result = await this.json(sql, scope, { unit });
+    const result = await this.json(sql, scope, { unit }, signal);
     const column = (name: string) => result.rows.map((r) => (r[name] ?? null) as number | null);
     return {
       unit,
@@ -90,9 +92,9 @@ export class LakeQueries {
   }
 
   /** The SQL page: results as JSON rows for the table. */
-  async sql(body: unknown) {
+  async sql(body: unknown, signal?: AbortSignal) {
     const { sql, scope } = sqlRequest(body);
-    const result = await this.json(sql, scope);
+    const result = await this.json(sql, scope, {}, signal);
     return {
       columns: result.columns,
       rows: result.rows.map((r) => result.columns.map((c) => r[c] ?? null)),
@@ -105,7 +107,7 @@ export class LakeQueries {
    * The SQL page's CSV download, streamed into the response as DuckDB produces it. The
    * status line waits for the first byte, so an error in the SQL still becomes a JSON 400.
    */
-  async sqlCsv(body: unknown, res: ServerResponse): Promise<void> {
+  async sqlCsv(body: unknown, res: ServerResponse, signal?: AbortSignal): Promise<void> {
     const { sql, scope } = sqlRequest(body);
     const out = new Writable({
       write(chunk, _encoding, done) {
@@ -120,12 +122,17 @@ export class LakeQueries {
         else res.once("drain", () => done());
       },
     });
-    await this.run(sql, scope, "csv", out, {});
+    await this.run(sql, scope, "csv", out, {}, signal);
     if (!res.headersSent) res.writeHead(200, { "content-type": "text/csv; charset=utf-8" });
     res.end();
   }
 
-  private async json(sql: string, scope: QueryScope, params: Record<string, string> = {}) {
+  private async json(
+    sql: string,
+    scope: QueryScope,
+    params: Record<string, string> = {},
+    signal?: AbortSignal,
+  ) {
     let text = "";
     let overflow = false;
     const aborter = new AbortController();
@@ -140,7 +147,8 @@ export class LakeQueries {
     });
     let result: QueryLakeResult;
     try {
-      result = await this.run(sql, scope, "json", out, params, aborter.signal);
+      const signals = signal ? [aborter.signal, signal] : [aborter.signal];
+      result = await this.run(sql, scope, "json", out, params, AbortSignal.any(signals));
     } catch (error) {
       if (overflow) throw new BadRequest("the result is over 32 MiB: add a LIMIT, or download it as CSV");
       throw error;
