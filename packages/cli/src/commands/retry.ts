@@ -77,7 +77,8 @@ export type RetryResult = {
 /**
  * What `compacter retry` does to each file it found (and what the console's retry button
  * does to one): a quarantined file becomes pending and due now; anything else is left as
- * it is and reported. `label` is passed in so this file keeps core off its import list.
+ * it is and reported. `label` (core's partitionLabel) is passed in because this file
+ * imports @compacter/core's values lazily, keeping command registration cheap.
  */
 export async function requeueFiles(
   store: ManifestStore,
