@@ -77,6 +77,10 @@ export async function runSql(request: SqlRequest, env: SqlEnvironment): Promise<
     });
     connection = await instance.connect();
     await defineTelemetryView(connection, env.lakeRoot);
+    // An abort that came before the connection existed (or between statements) reached no
+    // running query: interrupt() only stops one in flight. Without this check the user's
+    // statement would still run to the end.
+    env.signal?.throwIfAborted();
     return await runStatements(connection, request);
   } finally {
     env.signal?.removeEventListener("abort", interrupt);

@@ -92,7 +92,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         if (answer !== STREAMED) sendJson(res, 200, answer);
       } catch (error) {
         const [status, message] = explain(error);
-        if (status === 500)
+        // A query interrupted because the browser left is no error worth a log line.
+        if (status === 500 && !gone.signal.aborted)
           options.log?.(`compacter ui: ${req.method} ${url.pathname}: ${(error as Error).stack}`);
         if (!res.headersSent) sendJson(res, status, { error: message, kind: kindOf(error) });
         else res.destroy();
