@@ -167,7 +167,8 @@ describe("the ops console in a browser", () => {
     const lateDistrict = quarantined.partition.district === "BRCB" ? "KDCB" : "BRCB";
     lateKey = formatRawKey({ district: lateDistrict, deviceId: "LATE0001", hourStartMs: closedHour }, config);
     await put(lateKey, rawBody("HT9001", closedHour, 60));
-    const openHour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    // The running hour (the next one in its last minute, so it can't close mid-test).
+    const openHour = Math.floor((Date.now() + 60_000) / HOUR_MS) * HOUR_MS;
     pendingKey = formatRawKey({ district: "KLTA", deviceId: "NEW0001", hourStartMs: openHour }, config);
     await put(pendingKey, rawBody("HT9002", openHour, 60));
     const store = running!.runtime.store;
