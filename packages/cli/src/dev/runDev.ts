@@ -19,6 +19,7 @@ import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.
 import { configFromFlags } from "../settingsFlags.js";
 import { connectionHelp } from "./connectionHelp.js";
 import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
+import { startDevConsole } from "./devConsole.js";
 import { note, shutdownSignal, sleep } from "./shutdown.js";
 
 /**
@@ -80,6 +81,18 @@ export async function runDev(flags: DevFlags): Promise<void> {
             )
             .join(", ")} so the demo's files are due at once; pass your own to change them, or --no-demo`,
         );
+      }
+
+      const devConsole = flags.ui
+        ? await startDevConsole({
+            config: loadConfig({ env: dev.env, overrides: tempDir ? { tempDir } : {} }),
+            clients: dev.stack.clients,
+            ...(flags.uiPort !== undefined ? { port: flags.uiPort } : {}),
+          })
+        : undefined;
+      if (devConsole) {
+        stopping.unshift({ what: "the console", stop: () => devConsole.close() });
+        note(`ops console: ${devConsole.url} (loopback only; --no-ui to skip it)`);
       }
 
       if (!withWorker) {
@@ -148,6 +161,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
               envFile: shown(envFile),
               day: result.partitions[0]?.day ?? "",
               lakePrefix: workerConfig.lakePrefix,
+              ...(devConsole ? { consoleUrl: devConsole.url } : {}),
             }),
           );
         }
