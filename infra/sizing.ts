@@ -42,12 +42,13 @@ export const COMPACTOR = {
 } as const;
 
 /**
- * Longer than one full compactor run, so a job is never handed to a second invocation while
- * the first is still working on it, with room for one throttled retry by the event source
- * mapping. A crashed run's job comes back after this; the sweep re-sends due partitions
- * every minute anyway, so nothing waits on it.
+ * AWS's rule for a queue drained by Lambda (six times the function timeout), so a job is
+ * never handed to a second invocation while the first still works on it, even after the
+ * event source mapping retried a throttled invocation. A failed or killed run's job comes
+ * back after this; the sweep does not send the partition again meanwhile (its queued mark
+ * lasts maxReceiveCount × this, see @compacter/core compaction/failures.ts).
  */
-export const COMPACTION_QUEUE_VISIBILITY_SECONDS = 2 * COMPACTOR.timeoutSeconds;
+export const COMPACTION_QUEUE_VISIBILITY_SECONDS = 6 * COMPACTOR.timeoutSeconds;
 
 export const SWEEP = {
   timeoutSeconds: 120,

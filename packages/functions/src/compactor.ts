@@ -1,21 +1,17 @@
-import {
-  type CompactionEngine,
-  compactPartition,
-  decodeCompactionJob,
-  InvalidEventError,
-  partitionLabel,
-} from "@compacter/core";
+import { type CompactionEngine, handleCompactionJob, partitionLabel } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { lambdaConfig } from "./lambdaConfig.js";
 
 /**
- * The compactor Lambda (compaction queue, batch size 1, partial batch responses). Every
- * outcome but a failure acknowledges the job: `busy` means another worker holds the lease
- * and sees the same due work, and the sweep re-sends a job for anything still due. A job
- * body no worker could act on goes straight to the DLQ; a failure comes back after the
- * queue's visibility timeout and, if it keeps failing, lands in the DLQ (alarmed).
+ * The compactor Lambda (compaction queue, batch size 1, subscribed with partial batch
+ * responses — without them Lambda would delete a failed job). Every outcome but a failure
+ * acknowledges the job: `busy` means another worker holds the lease and sees the same due
+ * work. A failure is reported in `batchItemFailures`: SQS redelivers it after the queue's
+ * visibility timeout and moves it to the DLQ after maxReceiveCount receives, and the
+ * partition is marked failing with a back-off for the sweep (handleCompactionJob). A job
+ * that retrying cannot fix (an invalid body, a non-retryable error) goes to the DLQ at once.
  */
 export function createCompactorHandler(
   runtime: Runtime,
@@ -24,24 +20,32 @@ export function createCompactorHandler(
   return async (event) => {
     const failures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
+      const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
       try {
-        const job = decodeCompactionJob(record.body);
-        const outcome = await compactPartition(runtime.compactionDeps(engine), job);
-        runtime.log.info("compaction job done", {
-          partition: partitionLabel(outcome.partition),
-          status: outcome.status,
-          plan: outcome.plan,
-          generation: outcome.generation,
+        const result = await handleCompactionJob(runtime.compactionDeps(engine), {
+          messageId: record.messageId,
+          body: record.body,
+          receiveCount,
         });
-      } catch (error) {
-        if (error instanceof InvalidEventError) {
+        if (result.action === "done") {
+          runtime.log.info("compaction job done", {
+            partition: partitionLabel(result.outcome.partition),
+            status: result.outcome.status,
+            plan: result.outcome.plan,
+            generation: result.outcome.generation,
+          });
+          continue;
+        }
+        if (result.action === "deadLetter") {
           const moved = await runtime.compactionDeadLetters.send({
             messageId: record.messageId,
             body: record.body,
-            reason: error.message,
+            reason: result.reason,
           });
           if (moved) continue;
         }
+        failures.push({ itemIdentifier: record.messageId });
+      } catch (error) {
         runtime.log.error("compaction job failed; it will be retried", {
           messageId: record.messageId,
           error,

@@ -1,4 +1,4 @@
-import { removeOrphans, sweepDuePartitions, systemClock } from "@compacter/core";
+import { removeOrphans, retryPolicyOf, sweepDuePartitions, systemClock } from "@compacter/core";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import { lambdaConfig } from "./lambdaConfig.js";
 
@@ -20,7 +20,13 @@ export function createSweepHandler(
 ): (event?: unknown) => Promise<SweepResult> {
   return async () => {
     const { store, jobs, log, objects, config } = runtime;
-    const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log });
+    const swept = await sweepDuePartitions({
+      store,
+      queue: jobs,
+      clock: systemClock,
+      log,
+      retry: retryPolicyOf(config),
+    });
     const result: SweepResult = { partitions: swept.partitions.length, dueEntries: swept.dueEntries };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });

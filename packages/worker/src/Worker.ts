@@ -4,6 +4,7 @@ import {
   type CompactionEngine,
   type CompactionOutcome,
   removeOrphans,
+  retryPolicyOf,
   sweepDuePartitions,
   systemClock,
 } from "@compacter/core";
@@ -98,7 +99,13 @@ export class Worker {
     const { store, jobs, log, config, objects } = this.runtime;
     const sweepLog = log.child({ role: "sweep" });
     try {
-      const result = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log: sweepLog });
+      const result = await sweepDuePartitions({
+        store,
+        queue: jobs,
+        clock: systemClock,
+        log: sweepLog,
+        retry: retryPolicyOf(config),
+      });
       this.sweepStats.sweeps += 1;
       this.sweepStats.jobsSent += result.partitions.length;
       this.options.onSweep?.({ partitions: result.partitions.length, dueEntries: result.dueEntries });
