@@ -53,7 +53,7 @@ export const ingestSubscriber = ingestQueue.subscribe(
     batch: {
       size: INGEST.batchSize,
       window: `${INGEST.batchWindowSeconds} seconds`,
-      partialResponses: true,
+      partialResponses: INGEST.partialResponses,
     },
     transform: {
       eventSourceMapping: { scalingConfig: { maximumConcurrency: stage.ingestMaxConcurrency } },
@@ -98,7 +98,7 @@ export const compactorSubscriber = compactionQueue.subscribe(
   {
     // partialResponses: without ReportBatchItemFailures Lambda treats the returned
     // batchItemFailures as success and deletes a failed job, so it never reaches the DLQ.
-    batch: { size: COMPACTOR.batchSize, partialResponses: true },
+    batch: { size: COMPACTOR.batchSize, partialResponses: COMPACTOR.partialResponses },
     transform: {
       eventSourceMapping: { scalingConfig: { maximumConcurrency: stage.compactorMaxConcurrency } },
     },

@@ -12,6 +12,7 @@ export * from "./compaction/sweep.js";
 export * from "./config/loadConfig.js";
 export * from "./config/settings.js";
 export * from "./config/units.js";
+export * from "./deploy/lambdaShape.js";
 export * from "./errors.js";
 export * from "./ingest/handleIngestMessage.js";
 export * from "./ingest/observedVersions.js";
