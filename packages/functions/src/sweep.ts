@@ -1,4 +1,11 @@
-import { removeOrphans, retryPolicyOf, sweepDuePartitions, systemClock } from "@compacter/core";
+import {
+  partitionLabel,
+  removeOrphans,
+  retryPolicyOf,
+  type SweepOutcome,
+  sweepDuePartitions,
+  systemClock,
+} from "@compacter/core";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import { lambdaConfig } from "./lambdaConfig.js";
 
@@ -10,6 +17,10 @@ import { lambdaConfig } from "./lambdaConfig.js";
  */
 export interface SweepResult {
   readonly partitions: number;
+  /** "day/district" of each partition a job was sent for. */
+  readonly sent: readonly string[];
+  /** Due partitions not sent: a job already queued or in progress, or failing and backing off. */
+  readonly held: SweepOutcome["held"];
   readonly dueEntries: number;
   readonly orphansRemoved?: number;
 }
@@ -27,7 +38,12 @@ export function createSweepHandler(
       log,
       retry: retryPolicyOf(config),
     });
-    const result: SweepResult = { partitions: swept.partitions.length, dueEntries: swept.dueEntries };
+    const result: SweepResult = {
+      partitions: swept.partitions.length,
+      sent: swept.partitions.map(partitionLabel),
+      held: swept.held,
+      dueEntries: swept.dueEntries,
+    };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });
     return { ...result, orphansRemoved: removed.staged.length + removed.lake.length };

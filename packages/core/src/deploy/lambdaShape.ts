@@ -19,7 +19,8 @@ export interface QueueFunctionShape {
   readonly visibilityTimeoutSeconds: number;
 }
 
-function queueVisibilitySeconds(timeoutSeconds: number, batchWindowSeconds: number): number {
+/** AWS's rule for a queue a Lambda function drains. */
+export function queueVisibilitySeconds(timeoutSeconds: number, batchWindowSeconds: number): number {
   return 6 * timeoutSeconds + batchWindowSeconds;
 }
 
