@@ -64,3 +64,12 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   cold ??= { runtime: createRuntime(lambdaConfig(), { role: "compactor" }), engine: createDuckDbEngine() };
   return createCompactorHandler(cold.runtime, cold.engine)(event);
 }
+
+/** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */
+export async function closeContainer(): Promise<void> {
+  const state = cold;
+  cold = undefined;
+  if (!state) return;
+  await state.engine.close();
+  state.runtime.close();
+}

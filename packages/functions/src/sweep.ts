@@ -50,9 +50,18 @@ export function createSweepHandler(
   };
 }
 
-let cold: ((event?: unknown) => Promise<SweepResult>) | undefined;
+let cold: { runtime: Runtime; handle: (event?: unknown) => Promise<SweepResult> } | undefined;
 
 export async function handler(event?: unknown): Promise<SweepResult> {
-  cold ??= createSweepHandler(createRuntime(lambdaConfig(), { role: "sweep" }));
-  return cold(event);
+  if (!cold) {
+    const runtime = createRuntime(lambdaConfig(), { role: "sweep" });
+    cold = { runtime, handle: createSweepHandler(runtime) };
+  }
+  return cold.handle(event);
+}
+
+/** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */
+export async function closeContainer(): Promise<void> {
+  cold?.runtime.close();
+  cold = undefined;
 }

@@ -28,6 +28,8 @@ export interface DeployedHandlers {
   readonly ingest: (event: SQSEvent) => Promise<SQSBatchResponse>;
   readonly compactor: (event: SQSEvent) => Promise<SQSBatchResponse>;
   readonly sweep: (event?: unknown) => Promise<unknown>;
+  /** Releases what the handlers' containers hold (clients, DuckDB), so the process can end. */
+  readonly close: () => Promise<void>;
 }
 
 export interface LambdaRunnerOptions {
@@ -122,7 +124,14 @@ export async function loadDeployedHandlers(env: Readonly<Record<string, string>>
     import("../compactor.js"),
     import("../sweep.js"),
   ]);
-  return { ingest: ingest.handler, compactor: compactor.handler, sweep: sweep.handler };
+  return {
+    ingest: ingest.handler,
+    compactor: compactor.handler,
+    sweep: sweep.handler,
+    close: async () => {
+      await Promise.all([ingest.closeContainer(), compactor.closeContainer(), sweep.closeContainer()]);
+    },
+  };
 }
 
 export class LambdaRunner {
@@ -200,7 +209,9 @@ export class LambdaRunner {
     });
   }
 
+  /** Stops polling and the schedule; invocations in hand finish; then the containers are closed. */
   async stop(): Promise<void> {
     await Promise.all(this.parts.map((part) => part.stop()));
+    await this.options.handlers.close();
   }
 }
