@@ -3,6 +3,7 @@ import { CompactionConsumer, IngestConsumer } from "@compacter/aws";
 import {
   type CompactionEngine,
   type CompactionOutcome,
+  partitionLabel,
   removeOrphans,
   retryPolicyOf,
   sweepDuePartitions,
@@ -26,7 +27,12 @@ export interface WorkerOptions {
   readonly roles?: Partial<WorkerRoles>;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
   readonly onIngestBatch?: (dispositions: readonly MessageDisposition[]) => void;
-  readonly onSweep?: (result: { partitions: number; dueEntries: number }) => void;
+  readonly onSweep?: (result: {
+    partitions: number;
+    dueEntries: number;
+    /** "day/district" of each partition a job was sent for. */
+    sent: readonly string[];
+  }) => void;
 }
 
 export class Worker {
@@ -108,7 +114,11 @@ export class Worker {
       });
       this.sweepStats.sweeps += 1;
       this.sweepStats.jobsSent += result.partitions.length;
-      this.options.onSweep?.({ partitions: result.partitions.length, dueEntries: result.dueEntries });
+      this.options.onSweep?.({
+        partitions: result.partitions.length,
+        dueEntries: result.dueEntries,
+        sent: result.partitions.map(partitionLabel),
+      });
       const now = systemClock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {
         this.lastOrphanSweepMs = now;
