@@ -21,6 +21,8 @@ export interface RunningShape {
   sweepSends(partitionLabel: string): number;
   /** ApproximateReceiveCount of each receive of the first job for a district, where the shape can see it. */
   receivesOfFirstJob(district: string): number[] | undefined;
+  /** How each compactor invocation ended ("ok", "error", "timeout"), where the shape can see it. */
+  compactorResults(): string[] | undefined;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startShape(
         const first = jobs[0]?.messageIds[0];
         return jobs.filter((i) => i.messageIds[0] === first).map((i) => i.receiveCounts[0] ?? 0);
       },
+      compactorResults: () => rt.of("compactor").map((i) => i.result),
       stop: () => rt.stop(),
     };
   }
@@ -59,6 +62,7 @@ export async function startShape(
     sweeps: () => sweeps.length,
     sweepSends: (label) => sweeps.filter((sent) => sent.includes(label)).length,
     receivesOfFirstJob: () => undefined,
+    compactorResults: () => undefined,
     stop: async () => {
       await worker.stop();
       await engine.close();
