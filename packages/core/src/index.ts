@@ -1,3 +1,4 @@
+export * from "./compaction/capacity.js";
 export * from "./compaction/commit.js";
 export * from "./compaction/compactPartition.js";
 export * from "./compaction/engine.js";
