@@ -1,8 +1,16 @@
-import { type CompactionEngine, handleCompactionJob, partitionLabel } from "@compacter/core";
+import {
+  COMPACTOR_SHAPE,
+  type CompactionEngine,
+  type FunctionLimits,
+  type HandOver,
+  handleCompactionJob,
+  partitionLabel,
+} from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { lambdaConfig } from "./lambdaConfig.js";
+import { taskLauncherFromLinks } from "./taskLauncher.js";
 
 /**
  * The compactor Lambda (compaction queue, batch size 1, subscribed with partial batch
@@ -16,17 +24,19 @@ import { lambdaConfig } from "./lambdaConfig.js";
 export function createCompactorHandler(
   runtime: Runtime,
   engine: CompactionEngine,
+  handOver?: HandOver,
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
     const failures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
       try {
-        const result = await handleCompactionJob(runtime.compactionDeps(engine), {
-          messageId: record.messageId,
-          body: record.body,
-          receiveCount,
-        });
+        const result = await handleCompactionJob(
+          runtime.compactionDeps(engine),
+          { messageId: record.messageId, body: record.body, receiveCount },
+          handOver,
+        );
+        if (result.action === "handedOver") continue;
         if (result.action === "done") {
           runtime.log.info("compaction job done", {
             partition: partitionLabel(result.outcome.partition),
@@ -57,12 +67,33 @@ export function createCompactorHandler(
   };
 }
 
-let cold: { runtime: Runtime; engine: CompactionEngine } | undefined;
+let cold: { runtime: Runtime; engine: CompactionEngine; handOver: HandOver | undefined } | undefined;
 
-/** One DuckDB instance per container, reused by warm invocations. */
+/**
+ * One DuckDB instance per container, reused by warm invocations. With the Fargate task
+ * linked, jobs estimated too big for this function (or whose last run timed out) go there.
+ */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  cold ??= { runtime: createRuntime(lambdaConfig(), { role: "compactor" }), engine: createDuckDbEngine() };
-  return createCompactorHandler(cold.runtime, cold.engine)(event);
+  if (!cold) {
+    const runtime = createRuntime(lambdaConfig(), { role: "compactor" });
+    const launcher = taskLauncherFromLinks(runtime.log);
+    cold = {
+      runtime,
+      engine: createDuckDbEngine(),
+      handOver: launcher ? { launcher, limits: functionLimits() } : undefined,
+    };
+  }
+  return createCompactorHandler(cold.runtime, cold.engine, cold.handOver)(event);
+}
+
+/** The running function's limits: what Lambda says about this container, else the deployed shape. */
+function functionLimits(): FunctionLimits {
+  const memoryMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || COMPACTOR_SHAPE.memoryMb;
+  return {
+    timeoutSeconds: COMPACTOR_SHAPE.timeoutSeconds,
+    memoryMb,
+    tmpBytes: COMPACTOR_SHAPE.storageMb * 2 ** 20,
+  };
 }
 
 /** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */

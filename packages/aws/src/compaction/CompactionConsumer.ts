@@ -101,6 +101,7 @@ export class CompactionConsumer {
       });
       return message;
     }
+    if (result.action === "handedOver") return message; // not in this runtime: it hands nothing over
     const { outcome } = result;
     this.outcomes[outcome.status] += 1;
     this.options.deps.log.info("compaction job done", {

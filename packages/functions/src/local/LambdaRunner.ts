@@ -11,6 +11,7 @@ import {
   sweepScheduleMinutes,
 } from "@compacter/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { LOCAL_TASK_CLUSTER } from "../taskLauncher.js";
 import { EventSourceMapping, type SqsInvocation } from "./EventSourceMapping.js";
 import { type ScheduledInvocation, ScheduledInvoker } from "./ScheduledInvoker.js";
 
@@ -109,6 +110,15 @@ export function functionEnvironment(
     SST_RESOURCE_CompactionQueue: link({ url: config.compactionQueueUrl }),
     SST_RESOURCE_IngestDlq: link({ url: config.ingestDlqUrl }),
     SST_RESOURCE_CompactionDlq: link({ url: config.compactionDlqUrl }),
+    // The Fargate task, locally: a child process running `compacter compact` (taskLauncher.ts).
+    SST_RESOURCE_CompactorTask: JSON.stringify({
+      cluster: LOCAL_TASK_CLUSTER,
+      taskDefinition: "compacter compact",
+      subnets: [],
+      securityGroups: [],
+      assignPublicIp: false,
+      containers: ["compactor"],
+    }),
   };
 }
 
