@@ -336,7 +336,14 @@ describe("sst.config.ts run() with deploy settings", () => {
   });
 
   it("adds the Fargate compactor and links the compactor function to it when asked", async () => {
-    const { platform } = await synthesize("prod", { COMPACTER_FARGATE_COMPACTOR: "true" });
+    const { platform, outputs } = await synthesize("prod", { COMPACTER_FARGATE_COMPACTOR: "true" });
+    // What `aws ecs run-task` needs, as stage outputs.
+    expect(outputs).toMatchObject({
+      CompactorTaskCluster: "CompactorTask.cluster",
+      CompactorTaskDefinition: "CompactorTask.taskDefinition",
+      CompactorTaskSubnets: "CompactorTask.subnets",
+      CompactorTaskSecurityGroups: "CompactorTask.securityGroups",
+    });
     const task = describeValue(platform.declared("sst.aws.Task", "CompactorTask").args) as {
       environment: Record<string, string>;
     };
