@@ -17,6 +17,7 @@ const LINKS: readonly {
   { resource: "LakeBucket", property: "name", setting: "lakeBucket" },
   { resource: "CompactionQueue", property: "url", setting: "compactionQueueUrl" },
   { resource: "IngestDlq", property: "url", setting: "ingestDlqUrl" },
+  { resource: "CompactionDlq", property: "url", setting: "compactionDlqUrl" },
 ];
 
 export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): CompacterConfig {

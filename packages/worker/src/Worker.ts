@@ -3,7 +3,9 @@ import { CompactionConsumer, IngestConsumer } from "@compacter/aws";
 import {
   type CompactionEngine,
   type CompactionOutcome,
+  partitionLabel,
   removeOrphans,
+  retryPolicyOf,
   sweepDuePartitions,
   systemClock,
 } from "@compacter/core";
@@ -25,7 +27,12 @@ export interface WorkerOptions {
   readonly roles?: Partial<WorkerRoles>;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
   readonly onIngestBatch?: (dispositions: readonly MessageDisposition[]) => void;
-  readonly onSweep?: (result: { partitions: number; dueEntries: number }) => void;
+  readonly onSweep?: (result: {
+    partitions: number;
+    dueEntries: number;
+    /** "day/district" of each partition a job was sent for. */
+    sent: readonly string[];
+  }) => void;
 }
 
 export class Worker {
@@ -98,10 +105,20 @@ export class Worker {
     const { store, jobs, log, config, objects } = this.runtime;
     const sweepLog = log.child({ role: "sweep" });
     try {
-      const result = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log: sweepLog });
+      const result = await sweepDuePartitions({
+        store,
+        queue: jobs,
+        clock: systemClock,
+        log: sweepLog,
+        retry: retryPolicyOf(config),
+      });
       this.sweepStats.sweeps += 1;
       this.sweepStats.jobsSent += result.partitions.length;
-      this.options.onSweep?.({ partitions: result.partitions.length, dueEntries: result.dueEntries });
+      this.options.onSweep?.({
+        partitions: result.partitions.length,
+        dueEntries: result.dueEntries,
+        sent: result.partitions.map(partitionLabel),
+      });
       const now = systemClock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {
         this.lastOrphanSweepMs = now;

@@ -114,30 +114,54 @@ export async function runDev(flags: DevFlags): Promise<void> {
         sink: (line) => process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${line}\n`),
       });
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
-      const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
-      const worker = new Worker(runtime, engine, {
-        onIngestBatch: (dispositions) => {
-          counters.filesIngested += filesRegistered(dispositions);
-        },
-        onOutcome: (outcome) => {
-          if (outcome.status !== "committed") return;
-          counters.generations += 1;
-          counters.partitionsCompacted.add(partitionLabel(outcome.partition));
-          if (!demoRunning || !tty) note(describeOutcome(outcome));
-        },
-      });
-      worker.start();
-      stopping.unshift({
-        what: "the worker (work in hand finishes)",
-        stop: async () => {
-          await worker.stop();
-          await engine.close();
-          runtime.close();
-        },
-      });
-      note("worker running: ingest, sweep and compaction (DuckDB)");
+      if (flags.runtime === "lambda") {
+        const { startLambdaShape } = await import("./startLambdaShape.js");
+        const lambda = await startLambdaShape({
+          stack: dev.stack,
+          env: dev.env,
+          config: workerConfig,
+          log,
+          counters,
+          onCompacted: (partitions) => {
+            if (!demoRunning || !tty) note(`compactor invocation done: ${partitions.join(", ")}`);
+          },
+        });
+        stopping.unshift({
+          what: "the Lambda functions (invocations in hand finish)",
+          stop: async () => {
+            await lambda.stop();
+            runtime.close();
+          },
+        });
+        note(
+          "Lambda shape running: the deployed ingest, sweep and compactor handlers behind event source mappings and a schedule",
+        );
+      } else {
+        const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
+        const worker = new Worker(runtime, engine, {
+          onIngestBatch: (dispositions) => {
+            counters.filesIngested += filesRegistered(dispositions);
+          },
+          onOutcome: (outcome) => {
+            if (outcome.status !== "committed") return;
+            counters.generations += 1;
+            counters.partitionsCompacted.add(partitionLabel(outcome.partition));
+            if (!demoRunning || !tty) note(describeOutcome(outcome));
+          },
+        });
+        worker.start();
+        stopping.unshift({
+          what: "the worker (work in hand finishes)",
+          stop: async () => {
+            await worker.stop();
+            await engine.close();
+            runtime.close();
+          },
+        });
+        note("worker running: ingest, sweep and compaction (DuckDB)");
+      }
 
       if (withDemo) {
         const demo = {
