@@ -60,6 +60,23 @@ export class InjectedFaultError extends CompacterError {
   }
 }
 
+/**
+ * A bucket the job needs does not exist (deleted, or a wrong setting). Unlike a missing
+ * object this says nothing about the raw files, so no file may be marked removed for it;
+ * retryable: the job heals once the bucket is back.
+ */
+export class BucketNotFoundError extends CompacterError {
+  readonly bucket: string;
+
+  constructor(bucket: string, options: ErrorOptions = {}) {
+    super(
+      `bucket ${bucket} does not exist: check the bucket settings (or recreate the bucket); the job is retried`,
+      { ...options, retryable: true },
+    );
+    this.bucket = bucket;
+  }
+}
+
 /** An object that should exist is gone (a staged file deleted early, a raw file removed mid-job). */
 export class ObjectNotFoundError extends CompacterError {
   readonly bucket: string;

@@ -13,7 +13,12 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { ObjectNotFoundError, type ObjectStore, type StoredObject } from "@compacter/core";
+import {
+  BucketNotFoundError,
+  ObjectNotFoundError,
+  type ObjectStore,
+  type StoredObject,
+} from "@compacter/core";
 
 /** S3 (or anything that speaks its API) as the core's ObjectStore. */
 export class S3ObjectStore implements ObjectStore {
@@ -37,6 +42,7 @@ export class S3ObjectStore implements ObjectStore {
         lastModified: response.LastModified ?? new Date(),
       };
     } catch (error) {
+      if (isMissingBucket(error)) throw new BucketNotFoundError(bucket, { cause: error });
       if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
       throw error;
     }
@@ -67,6 +73,9 @@ export class S3ObjectStore implements ObjectStore {
         }),
       );
     } catch (error) {
+      // Either bucket may be the missing one; the message names both.
+      if (isMissingBucket(error))
+        throw new BucketNotFoundError(`${source.bucket} or ${target.bucket}`, { cause: error });
       if (isNotFound(error)) throw new ObjectNotFoundError(source.bucket, source.key, { cause: error });
       throw error;
     }
@@ -128,7 +137,14 @@ export function unquote(eTag: string | undefined): string {
   return (eTag ?? "").replace(/^"|"$/g, "");
 }
 
+/** GET and COPY name a missing bucket; HEAD cannot (no body), so `exists` reads it as a missing object. */
+function isMissingBucket(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === "NoSuchBucket";
+}
+
+/** A missing object; never a missing bucket, which must not read as "the file was removed". */
 function isNotFound(error: unknown): boolean {
+  if (isMissingBucket(error)) return false;
   if (error instanceof NoSuchKey || error instanceof NotFound) return true;
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
