@@ -2,11 +2,13 @@ import {
   createAwsClients,
   DeadLetters,
   DynamoManifestStore,
+  EmfMetrics,
   type ProcessDeps,
   processIngestMessages,
 } from "@compacter/aws";
 import { createLogger, loadConfig } from "@compacter/core";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { invocationLog } from "./invocation.js";
 
 /**
  * The ingest Lambda (SQS event source with partial batch responses): env → config →
@@ -14,11 +16,13 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
  * here and reported as done, so it doesn't burn retries; a retryable failure is reported
  * in `batchItemFailures` and comes back after the queue's visibility timeout.
  */
-export function createIngestHandler(deps: ProcessDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  return async (event) => {
+export function createIngestHandler(
+  deps: ProcessDeps,
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
+  return async (event, context) => {
     const dispositions = await processIngestMessages(
       event.Records.map((record) => ({ messageId: record.messageId, body: record.body })),
-      deps,
+      { ...deps, log: invocationLog(deps.log, context) },
     );
     return {
       batchItemFailures: dispositions
@@ -31,10 +35,10 @@ export function createIngestHandler(deps: ProcessDeps): (event: SQSEvent) => Pro
 let cold: { deps: ProcessDeps; queueArn: string | undefined } | undefined;
 
 /** The Lambda entry point; adapters are built once per container, on the first event. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const queueArn = event.Records[0]?.eventSourceARN;
   if (!cold || (!cold.queueArn && queueArn)) cold = { deps: buildDeps(process.env, queueArn), queueArn };
-  return createIngestHandler(cold.deps)(event);
+  return createIngestHandler(cold.deps)(event, context);
 }
 
 function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): ProcessDeps {
@@ -44,6 +48,7 @@ function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): Proces
   return {
     config,
     log,
+    metrics: new EmfMetrics({ stage: config.stage, log }),
     store: new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable }),
     deadLetters: new DeadLetters(
       clients.sqs,

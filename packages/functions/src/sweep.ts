@@ -1,36 +1,51 @@
-import { removeOrphans, sweepDuePartitions, systemClock } from "@compacter/core";
-import { createRuntime, type Runtime } from "@compacter/worker";
-import { lambdaConfig } from "./lambdaConfig.js";
+import { METRICS, point, removeOrphans, sweepDuePartitions, systemClock } from "@compacter/core";
+import type { Runtime } from "@compacter/worker";
+import type { Context } from "aws-lambda";
+import { invocationLog } from "./invocation.js";
+import { lambdaRuntime } from "./lambdaConfig.js";
 
 /**
  * The scheduled sweep (a Cron, every minute): due partitions → one job each on the
  * compaction queue. Once an hour it also removes orphans (staged outputs of crashed
  * attempts, unreferenced lake files) — listing the lake every minute would cost LIST
- * requests for nothing.
+ * requests for nothing. Every run publishes lake freshness (from the due index), so the
+ * headline figure is there even when nothing else runs.
  */
 export interface SweepResult {
   readonly partitions: number;
   readonly dueEntries: number;
+  /** Seconds past due of the oldest raw file not yet in the lake (0: nothing overdue). */
+  readonly lakeFreshnessSeconds: number;
   readonly orphansRemoved?: number;
 }
 
 export function createSweepHandler(
   runtime: Runtime,
   orphanMinute = 0,
-): (event?: unknown) => Promise<SweepResult> {
-  return async () => {
-    const { store, jobs, log, objects, config } = runtime;
-    const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log });
-    const result: SweepResult = { partitions: swept.partitions.length, dueEntries: swept.dueEntries };
+): (event?: unknown, context?: Context) => Promise<SweepResult> {
+  return async (_event, context) => {
+    const { store, jobs, objects, config, metrics } = runtime;
+    const log = invocationLog(runtime.log, context);
+    const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log, metrics }).catch(
+      (error: unknown) => {
+        metrics.publish([point(METRICS.sweepErrors, 1)]);
+        throw error;
+      },
+    );
+    const result: SweepResult = {
+      partitions: swept.partitions.length,
+      dueEntries: swept.dueEntries,
+      lakeFreshnessSeconds: swept.freshness.ageMs / 1000,
+    };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });
     return { ...result, orphansRemoved: removed.staged.length + removed.lake.length };
   };
 }
 
-let cold: ((event?: unknown) => Promise<SweepResult>) | undefined;
+let cold: ((event?: unknown, context?: Context) => Promise<SweepResult>) | undefined;
 
-export async function handler(event?: unknown): Promise<SweepResult> {
-  cold ??= createSweepHandler(createRuntime(lambdaConfig(), { role: "sweep" }));
-  return cold(event);
+export async function handler(event?: unknown, context?: Context): Promise<SweepResult> {
+  cold ??= createSweepHandler(lambdaRuntime("sweep"));
+  return cold(event, context);
 }

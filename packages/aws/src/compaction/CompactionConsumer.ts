@@ -2,9 +2,11 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import {
   type CompactionDeps,
   type CompactionOutcome,
-  compactPartition,
+  compactAndMeasure,
   decodeCompactionJob,
   InvalidEventError,
+  type Metrics,
+  noMetrics,
   partitionLabel,
 } from "@compacter/core";
 import { Consumer } from "sqs-consumer";
@@ -25,6 +27,8 @@ export interface CompactionConsumerOptions {
   readonly queueUrl: string;
   readonly deps: CompactionDeps;
   readonly deadLetters: DeadLetters;
+  /** Each job publishes its metrics; its duration is measured against `compactionBudgetMs`. */
+  readonly metrics?: Metrics;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
 }
 
@@ -100,7 +104,10 @@ export class CompactionConsumer {
       });
       return message;
     }
-    const outcome = await compactPartition(this.options.deps, job);
+    const outcome = await compactAndMeasure(this.options.deps, job, {
+      metrics: this.options.metrics ?? noMetrics,
+      budgetMs: this.options.deps.config.compactionBudgetMs,
+    });
     this.outcomes[outcome.status] += 1;
     this.options.deps.log.info("compaction job done", {
       partition: partitionLabel(outcome.partition),

@@ -16,6 +16,7 @@ import { createDuckDbEngine } from "@compacter/duckdb";
 import { formatEnvFile, type LocalStack, parseEnvFile, writeEnvFile } from "@compacter/local";
 import { createRuntime, Worker } from "@compacter/worker";
 import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.js";
+import { readableLogSink } from "../readableLogs.js";
 import { configFromFlags } from "../settingsFlags.js";
 import { connectionHelp } from "./connectionHelp.js";
 import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
@@ -98,7 +99,8 @@ export async function runDev(flags: DevFlags): Promise<void> {
         // Quiet by default: the progress line and notes say what happens; warnings still show.
         level: dev.env[SETTINGS.logLevel.env] ?? "warn",
         fields: { role: "worker", worker: `dev/${process.pid}` },
-        sink: (line) => process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${line}\n`),
+        // On a terminal: readable lines, each clearing the live status line first.
+        ...(tty ? { sink: readableLogSink((text) => process.stderr.write(`\r\x1b[2K${text}`)) } : {}),
       });
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
       const engine = createDuckDbEngine();

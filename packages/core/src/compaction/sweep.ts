@@ -1,6 +1,9 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { Logger } from "../log.js";
 import type { ManifestStore } from "../manifest/store.js";
+import { type LakeFreshness, lakeFreshness } from "../observability/freshness.js";
+import type { Metrics } from "../observability/metrics.js";
+import { freshnessMetrics } from "../observability/observe.js";
 import type { Clock, JobQueue } from "./ports.js";
 
 /**
@@ -14,9 +17,14 @@ export async function sweepDuePartitions(deps: {
   readonly queue: JobQueue;
   readonly clock: Clock;
   readonly log: Logger;
-}): Promise<{ partitions: PartitionId[]; dueEntries: number }> {
-  const now = new Date(deps.clock.now()).toISOString();
+  /** Lake freshness is published here every run, so it is there even when nothing else runs. */
+  readonly metrics?: Metrics;
+}): Promise<{ partitions: PartitionId[]; dueEntries: number; freshness: LakeFreshness }> {
+  const nowMs = deps.clock.now();
+  const now = new Date(nowMs).toISOString();
   const due = await deps.store.listDue(now);
+  const freshness = lakeFreshness(due, nowMs);
+  deps.metrics?.publish(freshnessMetrics(freshness));
   const partitions = new Map<string, PartitionId>();
   for (const entry of due)
     partitions.set(`${entry.partition.day}/${entry.partition.district}`, entry.partition);
@@ -25,5 +33,5 @@ export async function sweepDuePartitions(deps: {
     await deps.queue.sendCompactionJobs(jobs);
     deps.log.info("sent compaction jobs", { partitions: jobs.length, dueEntries: due.length });
   }
-  return { partitions: [...partitions.values()], dueEntries: due.length };
+  return { partitions: [...partitions.values()], dueEntries: due.length, freshness };
 }

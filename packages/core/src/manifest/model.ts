@@ -185,6 +185,8 @@ export interface GenerationRecord {
    */
   readonly unstoredFields: readonly string[];
   readonly schemaColumns: number;
+  /** How long a lake glob could see both the new and the replaced files (set once published). */
+  readonly publishWindowMs?: number;
 }
 
 export type { ColumnSpec };
