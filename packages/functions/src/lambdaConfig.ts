@@ -11,7 +11,7 @@ import { Resource } from "sst";
  */
 const LINKS: readonly {
   readonly resource: string;
-  readonly property: "name" | "url";
+  readonly property: "name" | "url" | "stage";
   readonly setting: SettingName;
 }[] = [
   { resource: "ManifestTable", property: "name", setting: "manifestTable" },
@@ -19,6 +19,8 @@ const LINKS: readonly {
   { resource: "LakeBucket", property: "name", setting: "lakeBucket" },
   { resource: "CompactionQueue", property: "url", setting: "compactionQueueUrl" },
   { resource: "IngestDlq", property: "url", setting: "ingestDlqUrl" },
+  // SST links every function to its app: the stage names the metrics' Stage dimension.
+  { resource: "App", property: "stage", setting: "stage" },
 ];
 
 export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): CompacterConfig {

@@ -1,6 +1,13 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { QueueDepth } from "@compacter/aws";
-import { type CompacterConfig, type DueEntry, FILE_STATUS, formatDuration } from "@compacter/core";
+import {
+  type CompacterConfig,
+  type DueEntry,
+  FILE_STATUS,
+  formatDuration,
+  type LakeFreshness,
+  lakeFreshness,
+} from "@compacter/core";
 import type { Command } from "commander";
 import { printJson, printTable } from "../output.js";
 import { addSettingFlags } from "../settingsFlags.js";
@@ -8,15 +15,16 @@ import { countDueFiles, withManifest } from "./manifest.js";
 
 /**
  * `compacter status`: what an operator checks first when something is off — the queues
- * (is ingest keeping up, is anything dead-lettered), the due work, and the files that
- * need a person (quarantined, rejected).
+ * (is ingest keeping up, is anything dead-lettered), lake freshness (the dashboard's
+ * headline figure, computed the same way the sweep computes it), the due work, and the
+ * files that need a person (quarantined, rejected).
  */
 export function registerStatus(program: Command): Command {
   return addSettingFlags(
     program
       .command("status")
       .description(
-        "Queue depths (ingest, compaction and their DLQs), partitions due now, pending / late / quarantined / " +
+        "Queue depths (ingest, compaction and their DLQs), lake freshness, partitions due now, pending / late / quarantined / " +
           "rejected counts, the oldest pending file, and pending files per partition",
       )
       .option("--json", "print JSON"),
@@ -70,6 +78,8 @@ async function queueDepths(sqs: SQSClient, config: CompacterConfig): Promise<Rec
 export interface StatusReport {
   readonly now: string;
   readonly queues: Record<QueueName, QueueReport>;
+  /** Age past due of the oldest raw file not yet in the lake: the LakeFreshness metric, in ms. */
+  readonly lakeFreshness: LakeFreshness;
   /** Partitions with anything due at or before now (files, a merge, a commit to finish). */
   readonly partitionsDueNow: number;
   readonly counts: {
@@ -117,6 +127,7 @@ function buildReport(input: {
   return {
     now,
     queues: input.queues,
+    lakeFreshness: lakeFreshness(input.due, input.nowMs),
     partitionsDueNow: partitions.filter((p) => p.dueNow).length,
     counts: {
       pending: pendingFiles.length,
@@ -158,8 +169,11 @@ function printHuman(report: StatusReport): void {
   const age = report.oldestPending
     ? `${formatAge(report.oldestPending.ageMs)} (${report.oldestPending.arrivedAt})`
     : "";
+  const freshness = report.lakeFreshness;
   printTable([
     {
+      "lake freshness": freshness.overdueFiles === 0 ? "0 (nothing overdue)" : formatAge(freshness.ageMs),
+      overdue: freshness.overdueFiles,
       "due now": report.partitionsDueNow,
       pending: report.counts.pending,
       late: report.counts.late,

@@ -1,12 +1,14 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { getQueueDepth, type MessageDisposition } from "@compacter/aws";
+import { EmfMetrics, getQueueDepth, type MessageDisposition } from "@compacter/aws";
 import {
   type CompactionOutcome,
   createLogger,
   flagName,
   formatBytes,
+  type LakeFreshness,
   loadConfig,
   partitionLabel,
   SETTINGS,
@@ -35,6 +37,9 @@ export const DEMO_WINDOWS = {
 } as const satisfies Partial<Record<SettingName, string>>;
 
 const WATCH_INTERVAL_MS = 2_000;
+
+/** Beside the env file (default .compacter/). */
+export const METRICS_FILE = "metrics.emf.jsonl";
 
 export async function runDev(flags: DevFlags): Promise<void> {
   const envFile = resolve(flags.envFile ?? flags.writeEnv ?? DEFAULT_ENV_FILE);
@@ -102,11 +107,24 @@ export async function runDev(flags: DevFlags): Promise<void> {
         // On a terminal: readable lines, each clearing the live status line first.
         ...(tty ? { sink: readableLogSink((text) => process.stderr.write(`\r\x1b[2K${text}`)) } : {}),
       });
-      const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
+      // The metrics every runtime publishes, as the EMF lines CloudWatch would ingest, in a
+      // file beside the env file: stdout and the terminal stay readable, tests and jq can read them.
+      const metricsFile = join(dirname(envFile), METRICS_FILE);
+      const metricsOut = createWriteStream(metricsFile, { flags: "a" });
+      const metrics = new EmfMetrics({
+        stage: workerConfig.stage,
+        log,
+        write: (line) => metricsOut.write(`${line}\n`),
+      });
+      const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
       const engine = createDuckDbEngine();
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
+      let freshness: LakeFreshness | undefined;
       const worker = new Worker(runtime, engine, {
+        onSweep: (result) => {
+          freshness = result.freshness;
+        },
         onIngestBatch: (dispositions) => {
           counters.filesIngested += filesRegistered(dispositions);
         },
@@ -124,9 +142,11 @@ export async function runDev(flags: DevFlags): Promise<void> {
           await worker.stop();
           await engine.close();
           runtime.close();
+          await new Promise((resolveEnd) => metricsOut.end(resolveEnd));
         },
       });
       note("worker running: ingest, sweep and compaction (DuckDB)");
+      note(`metrics (EMF lines, as CloudWatch receives them) go to ${shown(metricsFile)}`);
 
       if (withDemo) {
         const demo = {
@@ -155,7 +175,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
         }
       }
       if (!shutdown.signal.aborted) note("running; Ctrl-C stops everything");
-      await watchIngestQueue(dev.stack, shutdown.signal);
+      await watchIngestQueue(dev.stack, shutdown.signal, () => freshness);
     } finally {
       for (const { what, stop } of stopping) {
         note(`stopping ${what}`);
@@ -188,6 +208,12 @@ function describeOutcome(outcome: CompactionOutcome): string {
   );
 }
 
+/** The headline figure, as the dashboard shows it (LakeFreshness), rounded to whole seconds. */
+export function describeFreshness(lake: LakeFreshness): string {
+  if (lake.overdueFiles === 0) return "lake freshness: 0 s (nothing overdue)";
+  return `lake freshness: ${Math.floor(lake.ageMs / 1000)} s behind (${lake.overdueFiles} file(s) overdue)`;
+}
+
 /** A path as the user would type it: relative when under the working directory. */
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -217,7 +243,11 @@ async function forgetPreloadedEnvFile(path: string): Promise<void> {
  * Counts, not receives: a receive would hide messages from the worker for a visibility
  * timeout, so the queue is only observed through its attributes.
  */
-async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise<void> {
+async function watchIngestQueue(
+  stack: LocalStack,
+  signal: AbortSignal,
+  freshness: () => LakeFreshness | undefined = () => undefined,
+): Promise<void> {
   let last = "";
   let delivered = stack.bridge.stats().messagesDelivered;
   while (!signal.aborted) {
@@ -226,7 +256,10 @@ async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise
       getQueueDepth(stack.clients.sqs, stack.resources.ingestDlqUrl),
     ]);
     const stats = stack.bridge.stats();
-    const line = `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}`;
+    const lake = freshness();
+    const line =
+      `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}` +
+      (lake ? `; ${describeFreshness(lake)}` : "");
     if (line !== last || stats.messagesDelivered !== delivered) {
       const fresh = stats.messagesDelivered - delivered;
       note(`${line}${fresh > 0 ? ` (+${fresh} notification${fresh === 1 ? "" : "s"})` : ""}`);
