@@ -6,9 +6,10 @@ import {
   type ProcessDeps,
   processIngestMessages,
 } from "@compacter/aws";
-import { createLogger, loadConfig } from "@compacter/core";
+import { createLogger } from "@compacter/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { invocationLog } from "./invocation.js";
+import { lambdaConfig } from "./lambdaConfig.js";
 
 /**
  * The ingest Lambda (SQS event source with partial batch responses): env → config →
@@ -42,7 +43,8 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
 }
 
 function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): ProcessDeps {
-  const config = loadConfig({ env });
+  // Linked resources (and the stage, for the metrics' dimension) over the environment, as in every handler.
+  const config = lambdaConfig(env);
   const log = createLogger({ level: config.logLevel, fields: { role: "ingest" } });
   const clients = createAwsClients();
   return {

@@ -29,6 +29,9 @@ export function createSweepHandler(
     const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log, metrics }).catch(
       (error: unknown) => {
         metrics.publish([point(METRICS.sweepErrors, 1)]);
+        log.error("sweep failed; EventBridge retries it twice, then the next scheduled run tries again", {
+          error,
+        });
         throw error;
       },
     );
