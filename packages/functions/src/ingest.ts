@@ -2,7 +2,7 @@ import {
   createAwsClients,
   DeadLetters,
   DynamoManifestStore,
-  EmfMetrics,
+  emfMetricsFor,
   type ProcessDeps,
   processIngestMessages,
 } from "@compacter/aws";
@@ -50,7 +50,7 @@ function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): Proces
   return {
     config,
     log,
-    metrics: new EmfMetrics({ stage: config.stage, log }),
+    metrics: emfMetricsFor(config, log),
     store: new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable }),
     deadLetters: new DeadLetters(
       clients.sqs,

@@ -1,4 +1,4 @@
-import { EmfMetrics } from "@compacter/aws";
+import { emfMetricsFor } from "@compacter/aws";
 import { type CompacterConfig, loadConfig, type SettingName } from "@compacter/core";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import { Resource } from "sst";
@@ -45,5 +45,5 @@ function linked(resource: string, property: string): string | undefined {
 /** A role's runtime on Lambda: its config, and metrics as EMF lines on stdout (CloudWatch extracts them). */
 export function lambdaRuntime(role: string): Runtime {
   const config = lambdaConfig();
-  return createRuntime(config, { role, metrics: new EmfMetrics({ stage: config.stage }) });
+  return createRuntime(config, { role, metrics: emfMetricsFor(config) });
 }

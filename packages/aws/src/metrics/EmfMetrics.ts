@@ -1,5 +1,7 @@
+import { appendFileSync } from "node:fs";
 import { Metrics as PowertoolsMetrics } from "@aws-lambda-powertools/metrics";
 import {
+  type CompacterConfig,
   type Logger,
   METRICS_NAMESPACE,
   type MetricPoint,
@@ -67,6 +69,24 @@ export class EmfMetrics implements Metrics {
     }
     return emf;
   }
+}
+
+/**
+ * The runtimes' metrics: EMF lines on stdout, or appended to `metricsFile` when it is set
+ * (`compacter dev`, the local Lambda runner, tests: stdout there is a terminal or a
+ * command's own output).
+ */
+export function emfMetricsFor(
+  config: Pick<CompacterConfig, "stage" | "metricsFile">,
+  log?: Logger,
+): EmfMetrics {
+  const file = config.metricsFile;
+  return new EmfMetrics({
+    stage: config.stage,
+    ...(log ? { log } : {}),
+    // Synchronous: a few lines per job, and none lost when a Lambda freezes or a process dies.
+    ...(file ? { write: (line: string) => appendFileSync(file, `${line}\n`) } : {}),
+  });
 }
 
 /** Our units are CloudWatch's names, which are also Powertools' values. */

@@ -19,7 +19,7 @@ export function registerRun(program: Command): Command {
     async (flags: { ingest: boolean; sweep: boolean; compaction: boolean } & Record<string, unknown>) => {
       const config = configFromFlags(flags);
       // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
-      const [{ createDuckDbEngine }, { createRuntime, Worker }, { EmfMetrics }] = await Promise.all([
+      const [{ createDuckDbEngine }, { createRuntime, Worker }, { emfMetricsFor }] = await Promise.all([
         import("@compacter/duckdb"),
         import("@compacter/worker"),
         import("@compacter/aws"),
@@ -28,7 +28,7 @@ export function registerRun(program: Command): Command {
         role: "worker",
         // EMF lines on stdout (logs are on stderr); on ECS/EC2, ship stdout with the CloudWatch
         // agent or FireLens and CloudWatch extracts the same metrics the Lambdas publish.
-        metrics: new EmfMetrics({ stage: config.stage }),
+        metrics: emfMetricsFor(config),
         ...(process.stderr.isTTY ? { logSink: readableLogSink() } : {}),
       });
       const engine = createDuckDbEngine();

@@ -1,8 +1,7 @@
-import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { EmfMetrics, getQueueDepth, type MessageDisposition } from "@compacter/aws";
+import { emfMetricsFor, getQueueDepth, type MessageDisposition } from "@compacter/aws";
 import {
   type CompactionOutcome,
   createLogger,
@@ -38,7 +37,7 @@ export const DEMO_WINDOWS = {
 
 const WATCH_INTERVAL_MS = 2_000;
 
-/** Beside the env file (default .compacter/). */
+/** Beside the env file (default .compacter/), unless COMPACTER_METRICS_FILE says otherwise. */
 export const METRICS_FILE = "metrics.emf.jsonl";
 
 export async function runDev(flags: DevFlags): Promise<void> {
@@ -109,13 +108,8 @@ export async function runDev(flags: DevFlags): Promise<void> {
       });
       // The metrics every runtime publishes, as the EMF lines CloudWatch would ingest, in a
       // file beside the env file: stdout and the terminal stay readable, tests and jq can read them.
-      const metricsFile = join(dirname(envFile), METRICS_FILE);
-      const metricsOut = createWriteStream(metricsFile, { flags: "a" });
-      const metrics = new EmfMetrics({
-        stage: workerConfig.stage,
-        log,
-        write: (line) => metricsOut.write(`${line}\n`),
-      });
+      const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
+      const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
       const engine = createDuckDbEngine();
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
@@ -142,7 +136,6 @@ export async function runDev(flags: DevFlags): Promise<void> {
           await worker.stop();
           await engine.close();
           runtime.close();
-          await new Promise((resolveEnd) => metricsOut.end(resolveEnd));
         },
       });
       note("worker running: ingest, sweep and compaction (DuckDB)");

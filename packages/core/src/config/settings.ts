@@ -278,6 +278,14 @@ export const SETTINGS = {
       "Time one compaction should take at most (Lambda's timeout); the CompactionTimeoutUsed metric is a job's share of it.",
     group: "worker",
   },
+  metricsFile: {
+    kind: "string",
+    env: "COMPACTER_METRICS_FILE",
+    default: "",
+    description:
+      "File the EMF metric lines are appended to; unset: stdout (Lambda, containers). `compacter dev` uses .compacter/metrics.emf.jsonl.",
+    group: "worker",
+  },
   stage: {
     kind: "string",
     env: "COMPACTER_STAGE",
