@@ -5,7 +5,6 @@ import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { S3ObjectStore } from "@compacter/aws";
 import {
   dayWindowClosesAt,
-  fieldForColumnName,
   hourWindowClosesAt,
   loadConfig,
   type PartitionId,
@@ -455,7 +454,8 @@ class Bench {
     if (this.schemaColumns.length === 0) {
       const schema = await this.stack.store(resources).getSchema(DISTRICT);
       this.schemaColumns = (schema?.columns ?? []).map((c) => ({
-        field: fieldForColumnName(c.name),
+        // The synthetic fleet's keys are all plain names: each is its own column.
+        field: c.name,
         type: c.type,
       }));
     }

@@ -24,6 +24,7 @@ export * from "./manifest/tableSpec.js";
 export * from "./observability/freshness.js";
 export * from "./observability/metrics.js";
 export * from "./observability/observe.js";
+export * from "./schema/columnNames.js";
 export * from "./schema/columns.js";
 export * from "./schema/mergeSchemas.js";
 export * from "./schema/widening.js";

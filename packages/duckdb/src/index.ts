@@ -1,3 +1,5 @@
-export { createDuckDbEngine, DuckDbEngine, type DuckDbEngineOptions } from "./engine/DuckDbEngine.js";
+export { createDuckDbEngine } from "./engine/createDuckDbEngine.js";
+export { DuckDbEngine, type DuckDbEngineOptions } from "./engine/DuckDbEngine.js";
+export { EngineSlots } from "./engine/EngineSlots.js";
 export { CompactionAbortedError, EngineInvariantError } from "./errors.js";
 export { quoteIdentifier } from "./sql/identifiers.js";

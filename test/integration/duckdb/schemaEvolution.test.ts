@@ -1,4 +1,4 @@
-import type { CompactionEngine, EngineResult } from "@compacter/core";
+import { type CompactionEngine, columnNameForField, type EngineResult } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_SCHEMA, hourOfLines, job, line, queryParquet, rawInput, Workspace } from "./fixtures.js";
@@ -87,18 +87,25 @@ describe("types", () => {
     expectOutputMatchesSchema(await outputTypes(result), result);
   });
 
-  it("renames raw fields that collide with added or partition columns and defers null-only fields", async () => {
+  it("escapes raw fields that collide with added or partition columns and defers null-only fields", async () => {
     const lines = [line("DEV003", HOUR, { device_id: "spoof", district: 7, future: null })];
     const result = await engine.compact(
       job(ws, { raw: [rawInput(ws.rawFile("collide.txt.gz", lines), "DEV003")] }),
     );
-    expect(result.addedColumns).toEqual(["raw_device_id", "raw_district"]);
+    const rawDeviceId = columnNameForField("device_id");
+    const rawDistrict = columnNameForField("district");
+    expect(result.addedColumns).toEqual([rawDeviceId, rawDistrict]);
+    expect(rawDeviceId).toMatch(/^device_id__[0-9a-f]{12}$/);
     expect(result.nullOnlyFields).toEqual(["future"]);
+    expect(result.renamedFields).toEqual([
+      { field: "device_id", column: rawDeviceId },
+      { field: "district", column: rawDistrict },
+    ]);
     const rows = await queryParquet(
       result.outputs.map((o) => o.localPath),
-      "SELECT device_id, raw_device_id, raw_district FROM {files}",
+      `SELECT device_id, "${rawDeviceId}" AS spoofed, "${rawDistrict}" AS district FROM {files}`,
     );
-    expect(rows).toEqual([{ device_id: "DEV003", raw_device_id: "spoof", raw_district: 7 }]);
+    expect(rows).toEqual([{ device_id: "DEV003", spoofed: "spoof", district: 7 }]);
   });
 
   it("widens INTEGER to BIGINT and DOUBLE across files", async () => {

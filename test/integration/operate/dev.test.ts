@@ -112,6 +112,7 @@ describe("compacter dev", () => {
       });
       expect(dev.stderr()).toContain("compacted hiveperiod=");
       expect(dev.stdout()).not.toContain("Sample answer");
+      expect(dev.stderr()).toMatch(/ops console: http:\/\/127\.0\.0\.1:\d+\//);
       // The live line carries lake freshness; the metrics are EMF lines beside the env file.
       await eventually("the live line to show the lake caught up", async () =>
         dev.stderr().includes("lake freshness: 0 s (nothing overdue)") ? true : undefined,
@@ -159,7 +160,24 @@ describe("compacter dev", () => {
       expect(answer).toContain("set -a; . ");
       expect(dev.stderr()).toContain("demo windows: --close-after 10s");
 
+      // The ops console runs inside dev, its URL next to the CLI instructions.
+      const consoleUrl = /Ops console[^\n]*\n\s+(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(answer)?.[1];
+      expect(consoleUrl).toBeDefined();
+      const home = await fetch(consoleUrl!);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain("<title>Compacter console</title>");
+      const overview = (await (await fetch(`${consoleUrl}api/overview`)).json()) as {
+        grid: { cells: { district: string; state: string; rows: number }[] };
+      };
+      expect(overview.grid.cells.map((c) => [c.district, c.rows]).sort()).toEqual([
+        ["BRCB", 7200],
+        ["KDCB", 7200],
+      ]);
+      // Every row is in; just after midnight (+08:00) the closed day's merge may be due.
+      for (const cell of overview.grid.cells) expect(["compacted", "due"]).toContain(cell.state);
+
       await ctrlC(dev, env, tmp);
+      expect(await portIsOpen(consoleUrl!)).toBe(false);
     } finally {
       killGroup(dev);
     }

@@ -1,6 +1,5 @@
 import {
   columnNameForField,
-  fieldForColumnName,
   kindOfValue,
   mergeDiscoveredFields,
   numberKind,
@@ -127,33 +126,6 @@ describe("widerNumeric / unifyColumnTypes", () => {
   });
 });
 
-describe("column names for raw fields", () => {
-  it("keeps ordinary fields as they are", () => {
-    expect(columnNameForField("speed")).toBe("speed");
-    expect(columnNameForField("raw_speed")).toBe("raw_speed");
-  });
-
-  it("renames fields that collide with added or partition columns, case-insensitively", () => {
-    for (const name of ["device_id", "source_file", "event_time", "hiveperiod", "district", "District"]) {
-      expect(columnNameForField(name)).toBe(`raw_${name}`);
-    }
-  });
-
-  it("stays one-to-one when a raw field is already called raw_<reserved>", () => {
-    expect(columnNameForField("raw_device_id")).toBe("raw_raw_device_id");
-    for (const field of [
-      "device_id",
-      "raw_device_id",
-      "raw_raw_device_id",
-      "speed",
-      "raw_speed",
-      "DISTRICT",
-    ]) {
-      expect(fieldForColumnName(columnNameForField(field))).toBe(field);
-    }
-  });
-});
-
 describe("mergeDiscoveredFields", () => {
   const schema = [
     { name: "heartbeat", type: "INTEGER" },
@@ -189,15 +161,24 @@ describe("mergeDiscoveredFields", () => {
     expect(merge.columns.at(-1)).toEqual({ name: "fuel", type: "DOUBLE" });
   });
 
-  it("renames reserved fields and reports null-only and case-conflicting fields instead of dropping them silently", () => {
+  it("escapes reserved and case-twin fields into their own columns and reports null-only fields", () => {
     const merge = mergeDiscoveredFields(schema, [
       { field: "device_id", kinds: ValueKind.STRING },
       { field: "later", kinds: ValueKind.NULL },
       { field: "Speed", kinds: ValueKind.REAL },
     ]);
-    expect(merge.added).toEqual(["raw_device_id"]);
+    expect(merge.added).toEqual([columnNameForField("device_id"), columnNameForField("Speed")]);
+    expect(merge.added[0]).toMatch(/^device_id__[0-9a-f]{12}$/);
     expect(merge.nullOnlyFields).toEqual(["later"]);
-    expect(merge.conflictingFields).toEqual(["Speed"]);
+    expect(merge.conflictingFields).toEqual([]);
+  });
+
+  it("still reports a field whose column is a case twin of a column named before the naming rule", () => {
+    const merge = mergeDiscoveredFields(
+      [{ name: "Speed", type: "DOUBLE" }],
+      [{ field: "speed", kinds: ValueKind.REAL }],
+    );
+    expect(merge.conflictingFields).toEqual(["speed"]);
   });
 
   it("is a no-op for a batch that only repeats the schema", () => {

@@ -20,7 +20,8 @@ import { abortableReceives } from "../ingest/IngestConsumer.js";
  * committed, nothing due, or busy (another worker holds the lease and will see the same
  * due work; the sweep re-sends a job if anything is left). A failure leaves it on the
  * queue: it comes back after the visibility timeout, and the redrive policy parks a
- * partition that keeps failing in the DLQ.
+ * partition that keeps failing in the DLQ. The loops share an engine with as many slots
+ * (createDuckDbEngine's `slots`), so a slow partition holds up one loop, not all.
  */
 export interface CompactionConsumerOptions {
   readonly sqs: SQSClient;
@@ -57,9 +58,13 @@ export class CompactionConsumer {
         if (this.drain.signal.aborted && messages === undefined) return; // the cancelled long poll
         log.warn("compaction queue error", { error, queueUrl: options.queueUrl });
       });
-      consumer.on("processing_error", (error) => {
+      consumer.on("processing_error", (error, message) => {
         this.outcomes.failed += 1;
-        log.error("compaction failed; the job will be retried after its visibility timeout", { error });
+        log.error("compaction failed; the job will be retried after its visibility timeout", {
+          partition: partitionOf(message),
+          messageId: messageOf(message)?.MessageId,
+          error,
+        });
       });
       this.loops.push(consumer);
     }
@@ -117,5 +122,19 @@ export class CompactionConsumer {
     });
     this.options.onOutcome?.(outcome);
     return message;
+  }
+}
+
+/** sqs-consumer passes the failed message (or, for a batch, the messages) with the error. */
+function messageOf(message: Message | Message[] | undefined): Message | undefined {
+  return Array.isArray(message) ? message[0] : message;
+}
+
+/** "day/district" of a job message, for the log line of its failure; undefined if it is not a job. */
+function partitionOf(message: Message | Message[] | undefined): string | undefined {
+  try {
+    return partitionLabel(decodeCompactionJob(messageOf(message)?.Body ?? "").partition);
+  } catch {
+    return undefined;
   }
 }

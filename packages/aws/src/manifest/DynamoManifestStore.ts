@@ -142,7 +142,16 @@ export class DynamoManifestStore implements ManifestStore {
         .add("versions", 1)
         // A new version clears what belonged to the old one (its quarantine, its counts);
         // compactedETag stays: it says which version's rows the lake holds.
-        .remove("error", "problemPk", "problemSk", "rows", "badLines", "nullHeartbeats", "absurdHeartbeats");
+        .remove(
+          "error",
+          "problemPk",
+          "problemSk",
+          "rows",
+          "badLines",
+          "badLineReasons",
+          "nullHeartbeats",
+          "absurdHeartbeats",
+        );
 
     // A new key, the common case: one write.
     const create = newVersion();
@@ -568,7 +577,11 @@ export class DynamoManifestStore implements ManifestStore {
           .set("compactedETag", file.eTag)
           .set("rows", file.rows)
           .set("badLines", file.badLines)
-          .setOrRemove({ nullHeartbeats: file.nullHeartbeats, absurdHeartbeats: file.absurdHeartbeats })
+          .setOrRemove({
+            nullHeartbeats: file.nullHeartbeats,
+            absurdHeartbeats: file.absurdHeartbeats,
+            badLineReasons: file.badLineReasons,
+          })
           .remove("dueAt", "duePk", "error", "problemPk", "problemSk");
         break;
       case "quarantined":
@@ -582,12 +595,22 @@ export class DynamoManifestStore implements ManifestStore {
             "duePk",
             "rows",
             "badLines",
+            "badLineReasons",
             "nullHeartbeats",
             "absurdHeartbeats",
           );
         break;
       case "dropped":
-        u.remove("compactedETag", "dueAt", "duePk", "rows", "badLines", "nullHeartbeats", "absurdHeartbeats");
+        u.remove(
+          "compactedETag",
+          "dueAt",
+          "duePk",
+          "rows",
+          "badLines",
+          "badLineReasons",
+          "nullHeartbeats",
+          "absurdHeartbeats",
+        );
         break;
     }
     const sameETag =

@@ -117,6 +117,7 @@ export function toRawFileRecord(item: Item): RawFileRecord {
     ...optional(item, "error", String),
     ...optional(item, "rows", Number),
     ...optional(item, "badLines", Number),
+    ...optional(item, "badLineReasons", String),
   };
 }
 

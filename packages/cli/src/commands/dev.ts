@@ -48,6 +48,8 @@ export interface DevFlags extends Record<string, unknown> {
   readonly worker: boolean;
   readonly demoDevices?: number;
   readonly demoHours?: number;
+  readonly ui: boolean;
+  readonly uiPort?: number;
 }
 
 export const DEFAULT_ENV_FILE = ".compacter/local.env";
@@ -80,6 +82,12 @@ export function registerDev(program: Command): Command {
     .option(
       "--no-worker",
       "run just the stack (no worker, no demo), e.g. to run `compacter run` in another terminal",
+    )
+    .option("--no-ui", "don't start the ops console (`compacter ui`) inside dev")
+    .option(
+      "--ui-port <n>",
+      "port of the ops console on 127.0.0.1 (default: 4180, else a free port)",
+      parsePort,
     )
     .addOption(
       new Option("--demo-devices <n>", "demo devices per district (default: 8)").argParser(positiveInteger),

@@ -8,6 +8,7 @@ import { registerRetry } from "./retry.js";
 import { registerRun } from "./run.js";
 import { registerSimulate } from "./simulate.js";
 import { registerStatus } from "./status.js";
+import { registerUi } from "./ui.js";
 
 /**
  * Each command lives in its own file and adds itself to the program. Registration must
@@ -27,4 +28,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerRetry,
   registerManifest,
   registerStatus,
+  registerUi,
 ];

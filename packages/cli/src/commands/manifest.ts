@@ -111,6 +111,8 @@ export function registerManifest(program: Command): Command {
           "bytes out": formatBytes(g.bytesOut),
           "bad lines": g.badLines,
           nulled: Object.values(g.nulledValues).reduce((n, v) => n + v, 0),
+          // Keys stored under an escaped column name; `--json` lists key → column.
+          "renamed keys": g.renamedFields?.length ?? 0,
           reason: g.reason,
         })),
       );

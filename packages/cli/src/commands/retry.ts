@@ -1,4 +1,4 @@
-import type { RawFileRecord } from "@compacter/core";
+import type { ManifestStore, PartitionId, RawFileRecord } from "@compacter/core";
 import type { Command } from "commander";
 import { UsageError } from "../main.js";
 import { printJson, printTable } from "../output.js";
@@ -53,20 +53,7 @@ export function registerRetry(program: Command): Command {
         } else {
           candidates = await store.listFiles(partitionFromFlags(flags, "retry"), "quarantined");
         }
-        const now = new Date().toISOString();
-        const results = [];
-        for (const file of candidates) {
-          const requeued =
-            file.status === "quarantined" &&
-            (await store.requeueQuarantined(file.partition, file.key, now, now));
-          results.push({
-            partition: partitionLabel(file.partition),
-            key: file.key,
-            requeued,
-            was: file.status,
-            error: file.error ?? "",
-          });
-        }
+        const results = await requeueFiles(store, candidates, partitionLabel);
         if (flags.json) return printJson(results);
         printTable(results);
         process.stderr.write(
@@ -77,4 +64,39 @@ export function registerRetry(program: Command): Command {
       }
     },
   );
+}
+
+export type RetryResult = {
+  readonly partition: string;
+  readonly key: string;
+  readonly requeued: boolean;
+  readonly was: string;
+  readonly error: string;
+};
+
+/**
+ * What `compacter retry` does to each file it found (and what the console's retry button
+ * does to one): a quarantined file becomes pending and due now; anything else is left as
+ * it is and reported. `label` (core's partitionLabel) is passed in because this file
+ * imports @compacter/core's values lazily, keeping command registration cheap.
+ */
+export async function requeueFiles(
+  store: ManifestStore,
+  candidates: readonly RawFileRecord[],
+  label: (partition: PartitionId) => string,
+): Promise<RetryResult[]> {
+  const now = new Date().toISOString();
+  const results: RetryResult[] = [];
+  for (const file of candidates) {
+    const requeued =
+      file.status === "quarantined" && (await store.requeueQuarantined(file.partition, file.key, now, now));
+    results.push({
+      partition: label(file.partition),
+      key: file.key,
+      requeued,
+      was: file.status,
+      error: file.error ?? "",
+    });
+  }
+  return results;
 }

@@ -31,7 +31,7 @@ export function registerRun(program: Command): Command {
         metrics: emfMetricsFor(config),
         ...(process.stderr.isTTY ? { logSink: readableLogSink() } : {}),
       });
-      const engine = createDuckDbEngine();
+      const engine = createDuckDbEngine({ slots: config.compactionConcurrency });
       const worker = new Worker(runtime, engine, {
         roles: { ingest: flags.ingest, sweep: flags.sweep, compaction: flags.compaction },
       });

@@ -45,12 +45,16 @@ export function registerStatus(program: Command): Command {
   });
 }
 
-type QueueName = "ingest" | "ingestDlq" | "compaction" | "compactionDlq";
-type QueueReport =
+export type QueueName = "ingest" | "ingestDlq" | "compaction" | "compactionDlq";
+export type QueueReport =
   | (QueueDepth & { readonly configured: true })
   | { readonly configured: false; readonly error?: string };
 
-async function queueDepths(sqs: SQSClient, config: CompacterConfig): Promise<Record<QueueName, QueueReport>> {
+/** Depths of the four queues; a DLQ not configured is found through its queue's redrive policy. */
+export async function queueDepths(
+  sqs: SQSClient,
+  config: CompacterConfig,
+): Promise<Record<QueueName, QueueReport>> {
   const { findDeadLetterQueueUrl, getQueueDepth } = await import("@compacter/aws");
   const depth = async (url: string | undefined): Promise<QueueReport> => {
     if (!url) return { configured: false };
@@ -104,7 +108,7 @@ export interface StatusReport {
   }[];
 }
 
-function buildReport(input: {
+export function buildReport(input: {
   nowMs: number;
   queues: Record<QueueName, QueueReport>;
   due: readonly DueEntry[];

@@ -11,6 +11,8 @@ export function connectionHelp(input: {
   /** A day that has data, for the examples. */
   readonly day: string;
   readonly lakePrefix: string;
+  /** The ops console `compacter dev` started, if any. */
+  readonly consoleUrl?: string;
 }): string {
   const { stack, envFile, day } = input;
   const s3 = new URL(stack.endpoints.s3);
@@ -18,8 +20,15 @@ export function connectionHelp(input: {
   const { rawBucket, lakeBucket, manifestTable, ingestQueueUrl } = stack.resources;
   const glob = `s3://${lakeBucket}/${input.lakePrefix}hiveperiod=*/district=*/*.parquet`;
   const q = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+  const consoleLines = input.consoleUrl
+    ? `Ops console (health grid, problems and retry, a unit's day on a map and charts, SQL) — open in a browser:
+  ${input.consoleUrl}
+  (npx compacter ui serves the same console for any stack or AWS deployment, from its settings)
+
+`
+    : "";
   return `
-How to look at it from another terminal (in this directory):
+${consoleLines}How to look at it from another terminal (in this directory):
 
   set -a; . ${envFile}; set +a          # endpoints, dummy keys, resource names
 

@@ -21,6 +21,7 @@ import { readableLogSink } from "../readableLogs.js";
 import { configFromFlags } from "../settingsFlags.js";
 import { connectionHelp } from "./connectionHelp.js";
 import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
+import { startDevConsole } from "./devConsole.js";
 import { note, shutdownSignal, sleep } from "./shutdown.js";
 
 /**
@@ -87,6 +88,18 @@ export async function runDev(flags: DevFlags): Promise<void> {
         );
       }
 
+      const devConsole = flags.ui
+        ? await startDevConsole({
+            config: loadConfig({ env: dev.env, overrides: tempDir ? { tempDir } : {} }),
+            clients: dev.stack.clients,
+            ...(flags.uiPort !== undefined ? { port: flags.uiPort } : {}),
+          })
+        : undefined;
+      if (devConsole) {
+        stopping.unshift({ what: "the console", stop: () => devConsole.close() });
+        note(`ops console: ${devConsole.url} (loopback only; --no-ui to skip it)`);
+      }
+
       if (!withWorker) {
         note(
           "no worker (--no-worker): start one with `compacter run` after loading the env file; Ctrl-C stops the stack",
@@ -111,7 +124,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
       const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
       const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
-      const engine = createDuckDbEngine();
+      const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
       let freshness: LakeFreshness | undefined;
@@ -163,6 +176,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
               envFile: shown(envFile),
               day: result.partitions[0]?.day ?? "",
               lakePrefix: workerConfig.lakePrefix,
+              ...(devConsole ? { consoleUrl: devConsole.url } : {}),
             }),
           );
         }

@@ -77,7 +77,7 @@ export async function runSql(request: SqlRequest, env: SqlEnvironment): Promise<
     });
     connection = await instance.connect();
     await defineTelemetryView(connection, env.lakeRoot);
-    return await runStatements(connection, request);
+    return await runStatements(connection, request, env.signal);
   } finally {
     env.signal?.removeEventListener("abort", interrupt);
     connection?.closeSync();
@@ -104,7 +104,11 @@ async function defineTelemetryView(
   );
 }
 
-async function runStatements(connection: DuckDBConnection, request: SqlRequest): Promise<SqlResult> {
+async function runStatements(
+  connection: DuckDBConnection,
+  request: SqlRequest,
+  signal: AbortSignal | undefined,
+): Promise<SqlResult> {
   const used = new Set<string>();
   const statements = await duck(() => connection.extractStatements(request.sql));
   if (statements.count === 0) throw new UsageError("the SQL holds no statement");
@@ -112,6 +116,9 @@ async function runStatements(connection: DuckDBConnection, request: SqlRequest):
   for (let i = 0; i < statements.count; i++) {
     // Prepared one at a time: a statement may use what the one before created.
     const prepared = await duck(() => statements.prepare(i));
+    // An abort that came while no statement was running (before the connection existed,
+    // or between statements) reached no query: interrupt() only stops one in flight.
+    signal?.throwIfAborted();
     bindParams(prepared, request.params, used);
     if (i < statements.count - 1) {
       await duck(() => prepared.run());

@@ -166,6 +166,13 @@ async function runGeneration(
   let intentWritten = false;
   let committed = false;
   let crashed = false;
+  // A job that outlives a lease period says so, with the partition and the stage it is in:
+  // the operator's answer to "which partition is slow, and doing what".
+  let stage = "download";
+  const slowLog = setInterval(() => {
+    log.warn("compaction still running", { stage, runningMs: clock.now() - startedAt });
+  }, config.leaseDurationMs);
+  slowLog.unref();
   try {
     log.info("compacting", { reason: plan.reason, read: plan.read.length, deferred: plan.deferred });
     // Read in device-then-hour order: an unsorted append then comes out clustered by
@@ -209,9 +216,15 @@ async function runGeneration(
         // Stable across jobs, so the engine keeps one DuckDB instance for the process.
         tempDir: join(baseDir, "duckdb"),
         zstdLevel: config.zstdLevel,
+        maxLineBytes: config.maxLineBytes,
+        maxInflatedBytes: config.maxInflatedBytes,
       },
       signal,
+      onStage: (engineStage) => {
+        stage = engineStage;
+      },
     });
+    stage = "commit";
     await saveSchema(deps, partition.district, result);
 
     const outputs = result.outputs
@@ -268,6 +281,7 @@ async function runGeneration(
       nulledValues: result.nulledValues,
       addedColumns: result.addedColumns,
       unstoredFields: result.conflictingFields ?? [],
+      renamedFields: result.renamedFields ?? [],
       schemaColumns: result.schema.length,
     };
     if (record.unstoredFields.length > 0) {
@@ -325,6 +339,7 @@ async function runGeneration(
     if (!committed && !crashed) await discardAttempt(deps, partition, attemptId, stagedKeys, intentWritten);
     throw error;
   } finally {
+    clearInterval(slowLog);
     await rm(workDir, { recursive: true, force: true });
   }
 }
@@ -412,6 +427,11 @@ function consumedFiles(
             outcome: "compacted",
             rows: outcome.rows,
             badLines: outcome.badLines,
+            ...(outcome.badLineSamples?.length
+              ? {
+                  badLineReasons: outcome.badLineSamples.map((b) => `line ${b.line}: ${b.reason}`).join("; "),
+                }
+              : {}),
             nullHeartbeats: outcome.nullHeartbeats,
             absurdHeartbeats: outcome.absurdHeartbeats,
           }

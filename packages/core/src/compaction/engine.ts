@@ -1,4 +1,5 @@
 import type { PartitionId } from "../layout/partitions.js";
+import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
 
 /**
@@ -34,6 +35,10 @@ export interface EngineLimits {
   /** DuckDB spills here; the engine may also keep scratch files here. */
   readonly tempDir: string;
   readonly zstdLevel: number;
+  /** A longer raw line is a bad line, skipped without being held whole (default: the setting's). */
+  readonly maxLineBytes?: number;
+  /** A raw file inflating past this is unreadable, a likely gzip bomb (default: the setting's). */
+  readonly maxInflatedBytes?: number;
 }
 
 export interface EngineJob {
@@ -68,8 +73,10 @@ export type RawFileOutcome =
       readonly outcome: "read";
       /** Valid JSON object lines turned into rows. */
       readonly rows: number;
-      /** Lines that were not a JSON object (truncated, garbage); skipped. */
+      /** Lines that were not a JSON object (truncated, garbage, too long); skipped. */
       readonly badLines: number;
+      /** The first few bad lines with why each was skipped, for the operator. */
+      readonly badLineSamples?: readonly BadLineSample[];
       /** Rows whose heartbeat was missing/NULL (kept, event_time NULL). */
       readonly nullHeartbeats: number;
       /** Rows whose heartbeat was not a plausible s/ms/µs epoch (kept, event_time NULL). */
@@ -82,6 +89,12 @@ export type RawFileOutcome =
       /** Why, for the operator: "gzip stream is truncated (unexpected end of file)". */
       readonly error: string;
     };
+
+export interface BadLineSample {
+  /** 1-based physical line number. */
+  readonly line: number;
+  readonly reason: string;
+}
 
 export interface EngineOutput {
   readonly localPath: string;
@@ -107,6 +120,11 @@ export interface EngineResult {
    * except for case, and DuckDB (like most engines) treats names case-insensitively.
    */
   readonly conflictingFields?: readonly string[];
+  /**
+   * The job's raw keys that are stored under another column name than the key itself
+   * (case twins, "", reserved or non-identifier keys; see columnNames.ts).
+   */
+  readonly renamedFields?: readonly FieldColumn[];
   /** Per column: values that did not fit the column's type and became NULL. */
   readonly nulledValues: Readonly<Record<string, number>>;
   /** Rows read from `lake` inputs, rows of those dropped by `dropSources`, rows written. */

@@ -183,6 +183,24 @@ export const SETTINGS = {
     description: "ZSTD compression level of the Parquet output.",
     group: "compaction",
   },
+  maxLineBytes: {
+    kind: "bytes",
+    env: "COMPACTER_MAX_LINE",
+    default: "4MiB",
+    min: 1024,
+    // DuckDB's read is told the same bound (maximum_object_size): each reader thread may
+    // buffer a line this long, so it must stay well under memoryLimitBytes.
+    description: "A longer raw line is skipped and counted as a bad line, never held whole in memory.",
+    group: "compaction",
+  },
+  maxInflatedBytes: {
+    kind: "bytes",
+    env: "COMPACTER_MAX_INFLATED",
+    default: "1GiB",
+    min: 1024,
+    description: "A raw file inflating past this is quarantined as a likely gzip bomb (inflation stops).",
+    group: "compaction",
+  },
   leaseDurationMs: {
     kind: "duration",
     env: "COMPACTER_LEASE_DURATION",
@@ -217,9 +235,10 @@ export const SETTINGS = {
   compactionConcurrency: {
     kind: "integer",
     env: "COMPACTER_COMPACTION_CONCURRENCY",
-    default: "1",
+    // 2: one slow or failing partition must not hold up every other one on the worker.
+    default: "2",
     min: 1,
-    description: "Partitions one process compacts at once (each uses all DuckDB threads).",
+    description: "Partitions one process compacts at once, each with an equal share of the memory limit.",
     group: "worker",
   },
   pollWaitMs: {

@@ -1,4 +1,5 @@
 import type { PartitionId } from "../layout/partitions.js";
+import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
 
 /**
@@ -59,6 +60,8 @@ export interface RawFileRecord {
   /** From the compaction that read this version. */
   readonly rows?: number;
   readonly badLines?: number;
+  /** Why the first few bad lines were skipped ("line 3: truncated …; line 9: longer than …"). */
+  readonly badLineReasons?: string;
   /** How many versions of the key were registered. */
   readonly versions: number;
   readonly updatedAt: string;
@@ -145,6 +148,8 @@ export interface ConsumedFile {
   readonly badLines: number;
   readonly late: boolean;
   readonly error?: string;
+  /** Why the first few bad lines were skipped (see RawFileRecord). */
+  readonly badLineReasons?: string;
   readonly nullHeartbeats?: number;
   readonly absurdHeartbeats?: number;
 }
@@ -184,6 +189,12 @@ export interface GenerationRecord {
    * (Parquet readers treat names case-insensitively). Recorded so nothing is dropped silently.
    */
   readonly unstoredFields: readonly string[];
+  /**
+   * Raw keys of this generation stored under another column name than the key (case
+   * twins, "", reserved or non-identifier keys; see columnNames.ts): the key → column
+   * mapping, since an escaped name cannot be read back into its key.
+   */
+  readonly renamedFields?: readonly FieldColumn[];
   readonly schemaColumns: number;
   /** How long a lake glob could see both the new and the replaced files (set once published). */
   readonly publishWindowMs?: number;

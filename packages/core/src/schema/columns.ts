@@ -18,7 +18,7 @@ export interface DistrictSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-/** Columns Compacter adds to every row; a raw field with one of these names is kept as `raw_<name>`. */
+/** Columns Compacter adds to every row; a raw field with one of these names is escaped (columnNames.ts). */
 export const ADDED_COLUMNS = ["device_id", "source_file", "event_time"] as const;
-/** Hive partition columns live in the path only; a raw field with one of these names is kept as `raw_<name>`. */
+/** Hive partition columns live in the path only; a raw field with one of these names is escaped (columnNames.ts). */
 export const PARTITION_COLUMNS = ["hiveperiod", "district"] as const;

@@ -1,4 +1,5 @@
-import { ADDED_COLUMNS, type ColumnSpec, type ColumnType, PARTITION_COLUMNS } from "./columns.js";
+import { columnNameForField } from "./columnNames.js";
+import type { ColumnSpec, ColumnType } from "./columns.js";
 
 /**
  * What a raw JSON value looked like, as bit flags so a column's kinds over many rows
@@ -131,24 +132,6 @@ export function resolveColumn(existing: ColumnType, kinds: number): ColumnResolu
   return type === existing ? { type, needsCast } : { type, widenedFrom: existing, needsCast };
 }
 
-const RESERVED = [...ADDED_COLUMNS, ...PARTITION_COLUMNS];
-const RESERVED_PATTERN = new RegExp(`^(raw_)*(${RESERVED.join("|")})$`, "i");
-
-/**
- * The lake column name of a raw field. A field named like a column Compacter adds or a
- * Hive partition column is kept as `raw_<name>`; so is a field already named `raw_<that>`,
- * which keeps the mapping one-to-one and reversible (DuckDB names are case-insensitive,
- * so the match is too).
- */
-export function columnNameForField(field: string): string {
-  return RESERVED_PATTERN.test(field) ? `raw_${field}` : field;
-}
-
-/** The raw field a lake column holds: the inverse of {@link columnNameForField}. */
-export function fieldForColumnName(column: string): string {
-  return /^raw_/i.test(column) && RESERVED_PATTERN.test(column.slice(4)) ? column.slice(4) : column;
-}
-
 export interface DiscoveredField {
   /** The raw JSON key. */
   readonly field: string;
@@ -167,7 +150,9 @@ export interface SchemaMerge {
   readonly nullOnlyFields: readonly string[];
   /**
    * New fields whose lake name equals an existing column's name except for case: DuckDB
-   * names are case-insensitive, so they cannot become separate columns.
+   * names are case-insensitive, so they cannot become separate columns. Only a column
+   * named before the naming rule (columnNames.ts) can be such a twin: the rule's own
+   * names are lower case.
    */
   readonly conflictingFields: readonly string[];
 }
@@ -182,9 +167,11 @@ export function mergeDiscoveredFields(
   discovered: readonly DiscoveredField[],
 ): SchemaMerge {
   const kindsByColumn = new Map<string, number>();
+  const fieldOf = new Map<string, string>();
   for (const { field, kinds } of discovered) {
     const name = columnNameForField(field);
     kindsByColumn.set(name, (kindsByColumn.get(name) ?? 0) | kinds);
+    fieldOf.set(name, field);
   }
   const columns: ColumnSpec[] = [];
   const widened: { name: string; from: ColumnType; to: ColumnType }[] = [];
@@ -205,12 +192,12 @@ export function mergeDiscoveredFields(
   for (const [name, kinds] of kindsByColumn) {
     if (schema.some((c) => c.name === name)) continue;
     if (known.has(name.toLowerCase())) {
-      conflictingFields.push(fieldForColumnName(name));
+      conflictingFields.push(fieldOf.get(name) ?? name);
       continue;
     }
     const type = typeForNewColumn(kinds);
     if (!type) {
-      nullOnlyFields.push(fieldForColumnName(name));
+      nullOnlyFields.push(fieldOf.get(name) ?? name);
       continue;
     }
     known.add(name.toLowerCase());

@@ -1,8 +1,9 @@
 import {
   type ColumnSpec,
   type ColumnType,
+  columnNameForField,
   type DiscoveredField,
-  fieldForColumnName,
+  type FieldColumn,
   mergeDiscoveredFields,
   nativeKinds,
   unifyColumnTypes,
@@ -17,9 +18,12 @@ export const ADDED_COLUMN_TYPES = {
 } as const;
 
 export interface OutputColumn {
-  /** Lake column name. */
+  /**
+   * Lake column name, and the key DuckDB reads it under: a raw file whose keys are not
+   * all their own column names is read from a cleaned copy with those keys renamed.
+   */
   readonly name: string;
-  /** Raw JSON key it is read from. */
+  /** Raw JSON key it holds (the validator's counts are by key). */
   readonly field: string;
   readonly type: ColumnType;
   /** Read as text and cast (the batch holds values the type does not store natively). */
@@ -37,6 +41,8 @@ export interface ColumnPlan {
   readonly widened: readonly { name: string; from: string; to: string }[];
   readonly nullOnlyFields: readonly string[];
   readonly conflictingFields: readonly string[];
+  /** Raw keys of this job stored under another name (columnNames.ts), with their columns. */
+  readonly renamedFields: readonly FieldColumn[];
   /** Per cast column, the indexes of the raw files holding values that may not fit. */
   readonly castFiles: ReadonlyMap<string, readonly number[]>;
 }
@@ -102,15 +108,24 @@ export function planColumns(
     else widened.push({ name: w.name, from: w.from, to: w.to });
   }
   const castSet = new Set(merge.castColumns);
+  // The naming rule is one-way for escaped names: the job's own keys say which key a
+  // column holds. A column none of them maps to is not read from raw files at all.
+  const fieldOfColumn = new Map<string, string>();
+  const renamedFields: FieldColumn[] = [];
+  for (const field of discovered.keys()) {
+    const column = columnNameForField(field);
+    fieldOfColumn.set(column, field);
+    if (column !== field) renamedFields.push({ field, column });
+  }
   const columns: OutputColumn[] = merge.columns.map((c) => {
-    const field = fieldForColumnName(c.name);
+    const field = fieldOfColumn.get(c.name) ?? c.name;
     const lakeType = lakeTypes.get(c.name);
     return {
       name: c.name,
       field,
       type: c.type,
       needsCast: castSet.has(c.name),
-      inRaw: discovered.has(field),
+      inRaw: fieldOfColumn.has(c.name),
       ...(lakeType ? { lakeType } : {}),
     };
   });
@@ -135,6 +150,7 @@ export function planColumns(
     widened,
     nullOnlyFields: merge.nullOnlyFields,
     conflictingFields: merge.conflictingFields,
+    renamedFields: renamedFields.filter((r) => columns.some((c) => c.name === r.column)),
     castFiles,
   };
 }

@@ -13,11 +13,12 @@ export interface DuckDbEngineOptions {
    * @defaultvalue the job's `threads`, or one per available core when that is 0
    */
   readonly scanWorkers?: number;
-}
-
-/** The DuckDB implementation of the compaction port. */
-export function createDuckDbEngine(options: DuckDbEngineOptions = {}): CompactionEngine {
-  return new DuckDbEngine(options);
+  /**
+   * Jobs that run at once, each on its own DuckDB instance with an equal share of the
+   * job's memory limit (see EngineSlots): a slow partition then holds one slot only.
+   * @defaultvalue 1
+   */
+  readonly slots?: number;
 }
 
 interface OpenInstance {
@@ -29,8 +30,8 @@ interface OpenInstance {
 
 /**
  * One DuckDB instance for the engine's lifetime (re-created only if a job asks for other
- * limits). Jobs run one after another: each uses every thread and the whole memory limit,
- * so a process compacting several partitions at once should create one engine per slot.
+ * limits). Jobs run one after another: each uses every thread and the whole memory limit;
+ * a process compacting several partitions at once uses EngineSlots (`slots` > 1).
  */
 export class DuckDbEngine implements CompactionEngine {
   private readonly options: DuckDbEngineOptions;

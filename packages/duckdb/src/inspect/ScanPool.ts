@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { CompactionAbortedError } from "../errors.js";
-import { type RawScan, scanRawFile } from "./scanRawFile.js";
+import { type RawScan, type ScanOptions, scanRawFile } from "./scanRawFile.js";
 
 // The worker runs scanRawFile from its source text (see scanRawFile's comment). `__name`
 // is a no-op stand-in for the helper esbuild-based loaders (tsx, vitest) insert when they
@@ -18,10 +18,10 @@ parentPort.on("message", async (task) => {
   // A pathological batch (every line a different key order) must not grow the cache forever.
   if (state.templates && state.templates.size > 10000) state = {};
   try {
-    const result = await scanRawFile(task.path, { fs, zlib, isUtf8 }, state, task.cleanTo);
+    const result = await scanRawFile(task.path, { fs, zlib, isUtf8 }, state, task.options);
     parentPort.postMessage({ id: task.id, result });
   } catch (error) {
-    parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error) });
+    parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error), code: error && error.code });
   }
 });
 `;
@@ -29,7 +29,7 @@ parentPort.on("message", async (task) => {
 interface Task {
   readonly id: number;
   readonly path: string;
-  readonly cleanTo?: string;
+  readonly options: ScanOptions;
   readonly resolve: (scan: RawScan) => void;
   readonly reject: (error: Error) => void;
 }
@@ -51,29 +51,41 @@ export class ScanPool {
     this.size = Math.max(1, size);
   }
 
-  scan(path: string, cleanTo?: string): Promise<RawScan> {
+  scan(path: string, options: ScanOptions): Promise<RawScan> {
     return new Promise((resolve, reject) => {
-      this.queue.push({
-        id: this.nextId++,
-        path,
-        ...(cleanTo === undefined ? {} : { cleanTo }),
-        resolve,
-        reject,
-      });
+      this.queue.push({ id: this.nextId++, path, options, resolve, reject });
       this.pump();
     });
   }
 
-  /** Scans every path (bounded by the pool size), aborting all of it when `signal` fires. */
+  /**
+   * Scans every path (bounded by the pool size), aborting all of it when `signal` fires.
+   * A scan that fails for any other reason than the machine's (the scanner threw on the
+   * file's content, its worker ran out of memory) fails only its own file: it comes back
+   * unreadable with the reason, so one hostile file cannot fail the partition. A system
+   * error (ENOSPC writing a cleaned copy, EIO) is not the file's fault and fails the job,
+   * which is retried.
+   */
   async scanAll(
-    items: readonly { path: string; cleanTo?: string }[],
+    items: readonly { path: string; options: ScanOptions }[],
     signal?: AbortSignal,
   ): Promise<RawScan[]> {
     if (signal?.aborted) throw abortError(signal);
     const onAbort = () => this.terminate(abortError(signal));
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await Promise.all(items.map((item) => this.scan(item.path, item.cleanTo)));
+      const scans = await Promise.all(
+        items.map((item) =>
+          this.scan(item.path, item.options).catch((error: unknown): RawScan => {
+            if (signal?.aborted || error instanceof CompactionAbortedError || isSystemError(error))
+              throw error;
+            const message = error instanceof Error ? error.message : String(error);
+            return { kind: "unreadable", error: `could not be validated: ${message.split("\n")[0]}` };
+          }),
+        ),
+      );
+      if (signal?.aborted) throw abortError(signal);
+      return scans;
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
@@ -94,7 +106,7 @@ export class ScanPool {
       if (!worker) return;
       const task = this.queue.shift()!;
       this.running.set(worker, task);
-      worker.postMessage({ id: task.id, path: task.path, cleanTo: task.cleanTo });
+      worker.postMessage({ id: task.id, path: task.path, options: task.options });
     }
   }
 
@@ -102,7 +114,7 @@ export class ScanPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     // Idle workers must not keep the process alive.
     worker.unref();
-    worker.on("message", (message: { id: number; result?: RawScan; error?: string }) => {
+    worker.on("message", (message: { id: number; result?: RawScan; error?: string; code?: string }) => {
       // A worker terminated by an abort can still deliver the answer it was sending; it
       // must not go back to `idle`, where the next job would post to a dead worker and
       // wait for ever.
@@ -111,9 +123,10 @@ export class ScanPool {
       this.running.delete(worker);
       this.idle.push(worker);
       if (task) {
-        if (message.error !== undefined)
-          task.reject(new Error(`scanning ${task.path} failed: ${message.error}`));
-        else task.resolve(message.result!);
+        if (message.error !== undefined) {
+          const error = new Error(`scanning ${task.path} failed: ${message.error}`);
+          task.reject(message.code ? Object.assign(error, { code: message.code }) : error);
+        } else task.resolve(message.result!);
       }
       this.pump();
     });
@@ -133,4 +146,10 @@ export class ScanPool {
 function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new CompactionAbortedError("compaction aborted");
+}
+
+/** An operating-system error (errno code such as ENOSPC, EIO, ENOENT): the machine's fault, not the file's. */
+function isSystemError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
 }

@@ -47,8 +47,21 @@ export interface ScanModules {
   readonly isUtf8: (input: Uint8Array) => boolean;
 }
 
-/** Longest line DuckDB is asked to read (its `maximum_object_size`); longer ones are bad lines. */
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** What a scan is asked to do beyond validating. */
+export interface ScanOptions {
+  /** Write the valid lines here: the cleaned copy DuckDB reads instead of the original. */
+  readonly cleanTo?: string;
+  /**
+   * Keys to rewrite in the cleaned copy (raw key → lake column name), so DuckDB, whose
+   * names are case-insensitive and which cannot take every key as an identifier, reads
+   * each key under its own column name.
+   */
+  readonly renames?: Readonly<Record<string, string>>;
+  /** Longer lines are bad lines, skipped without being held whole in memory. */
+  readonly maxLineBytes: number;
+  /** The scan stops, and the file is unreadable, once this many bytes have been inflated. */
+  readonly maxInflatedBytes: number;
+}
 
 /**
  * Validates a raw file completely in one streaming pass: the gzip framing (DuckDB reads
@@ -61,17 +74,22 @@ export const MAX_LINE_BYTES = 4 * 1024 * 1024;
  * source text, which works the same under tsx, vitest and a bundler. `state` persists the
  * key-sequence cache across the files one worker scans.
  *
- * When `cleanTo` is set, the valid lines are also written there: the cleaned copy DuckDB
- * reads instead of a file with bad lines.
+ * When `cleanTo` is set, the valid lines are also written there (keys in `renames`
+ * rewritten): the cleaned copy DuckDB reads instead of a file with bad lines or keys it
+ * cannot take as they are.
+ *
+ * Memory and time stay linear and bounded whatever the file holds: an unfinished line is
+ * kept as a list of chunks (joined once, at its end) and dropped as soon as it passes
+ * `maxLineBytes`; inflation stops at `maxInflatedBytes` (a gzip bomb).
  */
 export async function scanRawFile(
   path: string,
   modules: ScanModules,
   state: { templates?: Map<number, unknown[]>; fieldIndex?: Map<string, number>; fieldNames?: string[] },
-  cleanTo?: string,
+  options: ScanOptions,
 ): Promise<RawScan> {
   const { fs, zlib, isUtf8 } = modules;
-  const MAX_LINE = 4 * 1024 * 1024;
+  const { cleanTo, renames, maxLineBytes: MAX_LINE, maxInflatedBytes } = options;
   // Stray strings kept per field and file (FieldStats.strings), and the longest one kept.
   const MAX_STRINGS = 16;
   const MAX_STRING_BYTES = 256;
@@ -561,11 +579,22 @@ export async function scanRawFile(
     pendingBytes = 0;
   }
   const NEWLINE = Buffer.from("\n");
+  // Per field index: the column name's bytes when the key is renamed, null when it is not.
+  const renamedByField: (Buffer | null | undefined)[] = [];
+  function renamedKey(f: number): Buffer | null {
+    let r = renamedByField[f];
+    if (r === undefined) {
+      const to = renames?.[fieldNames[f]!];
+      r = to === undefined ? null : Buffer.from(to);
+      renamedByField[f] = r;
+    }
+    return r;
+  }
 
   function onLine(b: Buffer, s: number, e: number, utf8Checked: boolean): void {
     physical++;
     let reason: string;
-    if (e - s > MAX_LINE) reason = `longer than ${MAX_LINE} bytes`;
+    if (e - s > MAX_LINE) reason = tooLong(e - s);
     else if (!utf8Checked && !isUtf8(b.subarray(s, e))) reason = "not valid UTF-8";
     else reason = scanLine(b, s, e);
     if (reason === "blank") return;
@@ -596,37 +625,114 @@ export async function scanRawFile(
         }
         valid++;
         if (out !== undefined) {
-          // Copied: the chunk's memory is not ours to keep.
-          pending.push(Buffer.from(b.subarray(s, e)), NEWLINE);
-          pendingBytes += e - s + 1;
+          // Copied: the chunk's memory is not ours to keep. A renamed key's text (between
+          // its quotes) is swapped for its column name; everything else is kept byte for byte.
+          let from = s;
+          if (renames !== undefined) {
+            for (let p = 0; p < keyCount; p++) {
+              const to = renamedKey(idx[p]!);
+              if (to === null) continue;
+              pending.push(Buffer.from(b.subarray(from, keyStart[p]!)), to);
+              pendingBytes += keyStart[p]! - from + to.length;
+              from = keyEnd[p]!;
+            }
+          }
+          pending.push(Buffer.from(b.subarray(from, e)), NEWLINE);
+          pendingBytes += e - from + 1;
           if (pendingBytes > 1 << 20) flush();
         }
         return;
       }
     }
+    badLine(reason);
+  }
+
+  function badLine(reason: string): void {
     needsCleaning = true;
     badLines.push(physical);
     if (badSamples.length < 3) badSamples.push({ line: physical, reason });
   }
 
-  let carry: Buffer | null = null;
+  function tooLong(bytes: number): string {
+    return `longer than the line limit (${bytes} bytes > maxLineBytes ${MAX_LINE}); skipped`;
+  }
+
+  // The unfinished line at the end of the last chunk, as chunk copies: joined once, when
+  // its newline arrives (re-joining per chunk made a long line quadratic). Past
+  // maxLineBytes it is dropped and only counted (`skipping`): a hostile line costs
+  // neither memory nor time beyond one pass.
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  let skipping = false;
+  let skippedBytes = 0;
+  let inflatedTooMuch = false;
+  function keep(part: Buffer): void {
+    if (part.length === 0) return;
+    if (skipping) {
+      skippedBytes += part.length;
+      return;
+    }
+    if (carryBytes + part.length > MAX_LINE) {
+      skipping = true;
+      skippedBytes = carryBytes + part.length;
+      carry = [];
+      carryBytes = 0;
+      return;
+    }
+    carry.push(Buffer.from(part));
+    carryBytes += part.length;
+  }
+  /** Ends the carried line with `tail` (the bytes before its newline, or the file's end). */
+  function endCarried(tail: Buffer): void {
+    if (skipping) {
+      physical++;
+      nonBlank++;
+      badLine(tooLong(skippedBytes + tail.length));
+      skipping = false;
+      skippedBytes = 0;
+      return;
+    }
+    if (carryBytes + tail.length > MAX_LINE) {
+      const bytes = carryBytes + tail.length;
+      carry = [];
+      carryBytes = 0;
+      physical++;
+      nonBlank++;
+      badLine(tooLong(bytes));
+      return;
+    }
+    carry.push(tail);
+    const line = carry.length === 1 ? carry[0]! : Buffer.concat(carry, carryBytes + tail.length);
+    carry = [];
+    carryBytes = 0;
+    onLine(line, 0, line.length, false);
+  }
   function onChunk(chunk: Buffer): void {
     textBytes += chunk.length;
+    if (textBytes > maxInflatedBytes) {
+      inflatedTooMuch = true;
+      throw new Error("inflated size limit reached");
+    }
     let start = 0;
-    if (physical === 0 && carry === null && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+    if (
+      physical === 0 &&
+      carryBytes === 0 &&
+      !skipping &&
+      chunk[0] === 0xef &&
+      chunk[1] === 0xbb &&
+      chunk[2] === 0xbf
+    ) {
       // A UTF-8 byte order mark: DuckDB would see it as part of the first line.
       needsCleaning = true;
       start = 3;
     }
     let nl = chunk.indexOf(10, start);
     if (nl === -1) {
-      carry = carry ? Buffer.concat([carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+      keep(chunk.subarray(start));
       return;
     }
-    if (carry) {
-      const line = Buffer.concat([carry, chunk.subarray(start, nl)]);
-      carry = null;
-      onLine(line, 0, line.length, false);
+    if (carryBytes > 0 || skipping) {
+      endCarried(chunk.subarray(start, nl));
       start = nl + 1;
       nl = chunk.indexOf(10, start);
     }
@@ -641,7 +747,7 @@ export async function scanRawFile(
         nl = chunk.indexOf(10, start);
       }
     }
-    if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) keep(chunk.subarray(start));
   }
 
   if (cleanTo !== undefined) {
@@ -670,6 +776,11 @@ export async function scanRawFile(
     });
   } catch (error) {
     if (out !== undefined) fs.closeSync(out);
+    if (inflatedTooMuch)
+      return {
+        kind: "unreadable",
+        error: `inflates to more than maxInflatedBytes (${maxInflatedBytes} bytes): likely a gzip bomb; raise maxInflatedBytes and retry it if the file is genuine`,
+      };
     const err = error as NodeJS.ErrnoException;
     const message = String(err.message ?? err);
     if (err.code === "Z_BUF_ERROR" || /unexpected end/i.test(message))
@@ -687,7 +798,7 @@ export async function scanRawFile(
     if (err.code?.startsWith("Z_")) return { kind: "unreadable", error: `corrupt gzip data (${message})` };
     throw error;
   }
-  if (carry) onLine(carry, 0, (carry as Buffer).length, false);
+  if (carryBytes > 0 || skipping) endCarried(Buffer.alloc(0));
   if (out !== undefined) {
     flush();
     fs.closeSync(out);

@@ -1,0 +1,279 @@
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import type { EngineJob, EngineOutput } from "@compacter/core";
+import { BIGINT, type DuckDBConnection, INTEGER, LIST, listValue, VARCHAR } from "@duckdb/node-api";
+import { RENAMED_FIELDS_KEY } from "./keyMetadata.js";
+import type { ColumnPlan, LakeColumn } from "./planColumns.js";
+import {
+  lakeSelectSql,
+  type Params,
+  type ParamTypes,
+  type RawSource,
+  rawSelectSql,
+  scanBounds,
+} from "./sourceSql.js";
+
+/** Rows a Parquet writer thread buffers before it flushes a row group (DuckDB's default). */
+const ROW_GROUP_ROWS = 122_880;
+/** Parquet bytes per gzip'd raw byte, measured on telemetry (ZSTD); only steers the split. */
+const PARQUET_PER_GZIP_BYTE = 0.6;
+
+/**
+ * A sorted job over raw files only (a closed day converted in one go) usually needs no
+ * sort at all: read the files in device_id-then-key order with insertion order kept and
+ * the rows come out in device_id, event_time order, since a device writes its hour in
+ * time order and its keys sort by hour. That is checked on the written file (two columns,
+ * cheap), and a job whose rows are not in order is written again with ORDER BY — which
+ * over ~180 wide columns costs about as much as everything else in the job.
+ */
+export async function writeOutputs(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  plan: ColumnPlan,
+  sources: readonly RawSource[],
+  lakeColumns: readonly LakeColumn[],
+  native: ReadonlySet<string>,
+  metadata: string,
+): Promise<EngineOutput[]> {
+  const cleaned = sources.filter((s) => !s.gzip).length;
+  // Gzip'd and cleaned files are two reads (UNION ALL); order holds only within one.
+  if (job.sort && job.lake.length === 0 && (cleaned === 0 || cleaned === sources.length)) {
+    const readOrder = [...sources].sort(
+      (a, b) =>
+        Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||
+        Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
+    );
+    const outputs = await writeQuery(
+      connection,
+      job,
+      plan,
+      sources,
+      lakeColumns,
+      native,
+      metadata,
+      "readOrder",
+      readOrder,
+    );
+    if (await inDeviceTimeOrder(connection, outputs)) return outputs;
+    await clearDirectory(job.outputDir);
+  }
+  return writeQuery(
+    connection,
+    job,
+    plan,
+    sources,
+    lakeColumns,
+    native,
+    metadata,
+    job.sort ? "orderBy" : "any",
+  );
+}
+
+/** How rows are put in order: by DuckDB's ORDER BY, by reading in order, or not at all. */
+type RowOrder = "orderBy" | "readOrder" | "any";
+
+async function writeQuery(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  plan: ColumnPlan,
+  sources: readonly RawSource[],
+  lakeColumns: readonly LakeColumn[],
+  native: ReadonlySet<string>,
+  metadata: string,
+  order: RowOrder,
+  readOrder: readonly RawSource[] = sources,
+): Promise<EngineOutput[]> {
+  const params: Params = {};
+  const types: ParamTypes = {};
+  const parts = [
+    rawSelectSql(plan, sources, native, params, types, scanBounds(job).maxLineBytes, readOrder),
+    lakeSelectSql(plan, job, lakeColumns, sources, params, types),
+  ].filter((s): s is string => s !== undefined);
+  if (parts.length === 0) return [];
+  const union = parts.join("\nUNION ALL\n");
+  const query = order === "orderBy" ? `SELECT * FROM (${union}) ORDER BY device_id, event_time` : union;
+  const estimate = await estimateOutputBytes(job, sources);
+
+  // Writing one file keeps DuckDB within memory_limit (its file-rotation options do not:
+  // FILE_SIZE_BYTES ran out of memory at 256 MiB where a single file spilled fine). So the
+  // output is one file when it should fit, and a sorted temp table cut into row ranges
+  // when it should not (or turned out not to).
+  if (estimate <= job.maxFileBytes) {
+    await setInsertionOrder(connection, job, sources, order !== "any");
+    const single = await copyToFile(connection, `(${query})`, params, types, job, metadata, 1);
+    if (single.rows === 0) {
+      await rm(single.localPath, { force: true });
+      return [];
+    }
+    if (single.bytes <= job.maxFileBytes) return [single];
+    const tmp = join(job.outputDir, ".oversized.parquet");
+    await rename(single.localPath, tmp);
+    try {
+      return await writeSplit(
+        connection,
+        job,
+        "read_parquet($oversized)",
+        { oversized: tmp },
+        { oversized: VARCHAR },
+        single.bytes / single.rows,
+        metadata,
+      );
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+  const rowsEstimate =
+    sources.reduce((n, s) => n + s.scan.validLines, 0) + (await countLakeRows(connection, job));
+  return writeSplit(
+    connection,
+    job,
+    `(${query})`,
+    params,
+    types,
+    estimate / Math.max(1, rowsEstimate),
+    metadata,
+  );
+}
+
+/**
+ * Unsorted output may be written in any order, which lets every thread fill its own row
+ * group, but each buffers a full one: allow that only when memory_limit has room for it.
+ */
+async function setInsertionOrder(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  sources: readonly RawSource[],
+  ordered: boolean,
+) {
+  let keepOrder = ordered;
+  if (!keepOrder) {
+    const textPerRow = Math.max(2048, ...sources.map((s) => s.scan.textBytes / Math.max(1, s.scan.lines)));
+    const threads = job.limits.threads > 0 ? job.limits.threads : availableParallelism();
+    keepOrder = threads * ROW_GROUP_ROWS * textPerRow > job.limits.memoryLimitBytes;
+  }
+  await connection.run(`SET preserve_insertion_order = ${keepOrder ? "true" : "false"}`);
+}
+
+async function copyToFile(
+  connection: DuckDBConnection,
+  from: string,
+  params: Params,
+  types: ParamTypes,
+  job: EngineJob,
+  metadata: string,
+  part: number,
+): Promise<EngineOutput> {
+  const localPath = join(job.outputDir, `part-${String(part).padStart(4, "0")}.parquet`);
+  // DICTIONARY_SIZE_LIMIT: the default (tries a dictionary for every column) costs ~40%
+  // more CPU and writes larger files on sensor data; a small dictionary still serves the
+  // low-cardinality text columns. The key → column mapping of escaped names travels in
+  // the file's key-value metadata, so any reader can tell which raw key a column holds.
+  const reader = await connection.runAndReadAll(
+    `COPY ${from} TO $out (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL $zstd_level,
+      DICTIONARY_SIZE_LIMIT 1000, RETURN_STATS true, KV_METADATA {${RENAMED_FIELDS_KEY}: $kv_renamed})`,
+    { ...params, out: localPath, zstd_level: job.limits.zstdLevel, kv_renamed: metadata },
+    { ...types, out: VARCHAR, zstd_level: INTEGER, kv_renamed: VARCHAR },
+  );
+  const row = reader.getRowObjectsJson()[0] ?? {};
+  return { localPath, rows: Number(row.count ?? 0), bytes: Number(row.file_size_bytes ?? 0) };
+}
+
+/** Materialises `from` in order once, then writes consecutive row ranges of about maxFileBytes each. */
+async function writeSplit(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  from: string,
+  params: Params,
+  types: ParamTypes,
+  bytesPerRowEstimate: number,
+  metadata: string,
+): Promise<EngineOutput[]> {
+  await connection.run("SET preserve_insertion_order = true");
+  await connection.run("DROP TABLE IF EXISTS temp.compacter_rows");
+  await connection.run(`CREATE TEMP TABLE compacter_rows AS SELECT * FROM ${from}`, params, types);
+  try {
+    const total = Number(
+      (await connection.runAndReadAll("SELECT count(*) AS n FROM temp.compacter_rows")).getRowObjectsJson()[0]
+        ?.n ?? 0,
+    );
+    const outputs: EngineOutput[] = [];
+    let bytesPerRow = Math.max(1, bytesPerRowEstimate);
+    let start = 0;
+    while (start < total) {
+      const remaining = total - start;
+      let rows = Math.max(1, Math.floor(job.maxFileBytes / bytesPerRow));
+      // Avoid a sliver at the end: split what is left evenly instead.
+      if (rows < remaining && remaining < rows * 1.5) rows = Math.ceil(remaining / 2);
+      rows = Math.min(rows, remaining);
+      const output = await copyToFile(
+        connection,
+        "(SELECT * FROM temp.compacter_rows WHERE rowid >= $from_row AND rowid < $to_row)",
+        { from_row: start, to_row: start + rows },
+        { from_row: BIGINT, to_row: BIGINT },
+        job,
+        metadata,
+        outputs.length + 1,
+      );
+      outputs.push(output);
+      start += rows;
+      const written = outputs.reduce((s, o) => s + o.rows, 0);
+      bytesPerRow = outputs.reduce((s, o) => s + o.bytes, 0) / Math.max(1, written);
+    }
+    return outputs;
+  } finally {
+    await connection.run("DROP TABLE IF EXISTS temp.compacter_rows");
+  }
+}
+
+/** Whether the written files, read in order, hold their rows in device_id, event_time order (NULL times last). */
+async function inDeviceTimeOrder(
+  connection: DuckDBConnection,
+  outputs: readonly EngineOutput[],
+): Promise<boolean> {
+  if (outputs.length === 0) return true;
+  const reader = await connection.runAndReadAll(
+    `SELECT count(*) AS disorder FROM (
+       SELECT device_id, event_time,
+         lag(device_id) OVER w AS prev_device, lag(event_time) OVER w AS prev_time
+       FROM read_parquet($outputs, filename = true, file_row_number = true)
+       WINDOW w AS (ORDER BY filename, file_row_number))
+     WHERE prev_device > device_id
+       OR (prev_device = device_id AND ((prev_time IS NULL AND event_time IS NOT NULL) OR prev_time > event_time))`,
+    { outputs: listValue(outputs.map((o) => o.localPath)) },
+    { outputs: LIST(VARCHAR) },
+  );
+  return Number(reader.getRowObjectsJson()[0]?.disorder ?? 1) === 0;
+}
+
+async function estimateOutputBytes(job: EngineJob, sources: readonly RawSource[]): Promise<number> {
+  let bytes = 0;
+  for (const s of sources) {
+    const info = await stat(s.gzip ? s.readPath : job.raw[s.index]!.localPath);
+    bytes += info.size * PARQUET_PER_GZIP_BYTE;
+  }
+  for (const l of job.lake) bytes += (await stat(l.localPath)).size;
+  return bytes;
+}
+
+async function countLakeRows(connection: DuckDBConnection, job: EngineJob): Promise<number> {
+  if (job.lake.length === 0) return 0;
+  const reader = await connection.runAndReadAll(
+    "SELECT count(*) AS n FROM read_parquet($files, union_by_name = true)",
+    { files: listValue(job.lake.map((l) => l.localPath)) },
+    { files: LIST(VARCHAR) },
+  );
+  return Number(reader.getRowObjectsJson()[0]?.n ?? 0);
+}
+
+/** Removes what a failed attempt left in the output directory (it was empty before the job). */
+export async function clearDirectory(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    await mkdir(dir, { recursive: true });
+    return;
+  }
+  await Promise.all(entries.map((e) => rm(join(dir, e), { recursive: true, force: true })));
+}
