@@ -26,7 +26,7 @@ export default $config({
     await import("./infra/queues.js");
     await import("./infra/notifications.js");
     await import("./infra/manifest.js");
-    await import("./infra/fargate.js");
+    const { compactorTaskOutputs } = await import("./infra/fargate.js");
     await import("./infra/functions.js");
     await import("./infra/schedule.js");
     await import("./infra/alarms.js");
@@ -34,6 +34,6 @@ export default $config({
     const { workerEnvironment } = await import("./infra/environment.js");
     // The COMPACTER_* variables a CLI needs to work on this stage (`compacter backfill`,
     // `status`, `query`); SST writes them to .sst/outputs.json.
-    return workerEnvironment();
+    return { ...workerEnvironment(), ...compactorTaskOutputs };
   },
 });

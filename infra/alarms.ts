@@ -10,6 +10,7 @@
  *   CompactorThrottlesAlarm Lambda refused compactor invocations (account concurrency)
  *   CompactorDurationAlarm  a compaction used over 80% of the function's timeout
  *   IngestQueueAgeAlarm     the ingest queue's oldest notification is old: ingest stuck or failing
+ *   FailingPartitionsAlarm  a partition's compactions kept failing past its first back-off
  *   IngestDlqAlarm / CompactionDlqAlarm  messages in a dead-letter queue
  */
 import { METRICS, METRICS_NAMESPACE, STAGE_DIMENSION } from "../packages/core/src/observability/metrics.js";
@@ -38,7 +39,7 @@ interface AlarmSpec {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: Record<string, $util.Input<string>>;
-  readonly statistic: "Maximum" | "Sum";
+  readonly statistic: "Maximum" | "Minimum" | "Sum";
   readonly period: number;
   readonly evaluationPeriods: number;
   readonly threshold: number;
@@ -159,6 +160,21 @@ export const ingestQueueAgeAlarm = alarm("IngestQueueAgeAlarm", {
   treatMissingData: "notBreaching",
 });
 
+export const failingPartitionsAlarm = alarm("FailingPartitionsAlarm", {
+  what: `A partition's compactions have kept failing for ${thresholds.failingForSeconds} s (past its first back-off)`,
+  runbook: "FailingPartitionsAlarm",
+  namespace: METRICS_NAMESPACE,
+  metricName: METRICS.failingPartitions.name,
+  dimensions: stageDimension,
+  statistic: "Minimum",
+  period: thresholds.periodSeconds,
+  evaluationPeriods: thresholds.failingForSeconds / thresholds.periodSeconds,
+  threshold: 0,
+  comparisonOperator: "GreaterThanThreshold",
+  // Published by every sweep: silence is SweepMissingAlarm's business.
+  treatMissingData: "missing",
+});
+
 function dlqDepthAlarm(name: string, dlq: sst.aws.Queue, what: string) {
   return alarm(name, {
     what: `${what} are in the dead-letter queue`,
@@ -196,6 +212,7 @@ export const allAlarms = [
   compactorThrottlesAlarm,
   compactorDurationAlarm,
   ingestQueueAgeAlarm,
+  failingPartitionsAlarm,
   ingestDlqAlarm,
   compactionDlqAlarm,
 ];

@@ -100,7 +100,11 @@ const widgets = [
       line: { value: thresholds.lakeFreshnessSeconds, label: "LakeFreshnessAlarm" },
     },
   ),
-  graph("Overdue raw files", [ours(METRICS.overdueFiles, "Maximum")], { period: thresholds.sweepSeconds }),
+  graph(
+    "Overdue raw files and failing partitions",
+    [ours(METRICS.overdueFiles, "Maximum"), ours(METRICS.failingPartitions, "Maximum")],
+    { period: thresholds.sweepSeconds },
+  ),
   graph("Raw files ingested", [
     ours(METRICS.filesIngested, "Sum"),
     ours(METRICS.filesDuplicate, "Sum"),

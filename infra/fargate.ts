@@ -1,9 +1,10 @@
 /**
  * Optional (COMPACTER_FARGATE_COMPACTOR=true): a Fargate task that runs `compacter compact`
  * with the same settings and resources as the compactor function, for partitions too large
- * for Lambda. Nothing runs it on a schedule: an operator starts it (`aws ecs run-task`, see
- * docs/deploy.md), or the compactor function hands a partition over with SST's
- * `task.run(Resource.CompactorTask, …)` — the function is linked to it when it exists.
+ * for Lambda. The compactor function hands a job over with SST's `task.run(Resource.CompactorTask,
+ * { COMPACTER_JOB })` when its estimate says the job would not fit, or when the job's last run
+ * timed out (packages/functions/src/taskLauncher.ts); an operator can start it by hand
+ * (`aws ecs run-task`, see docs/deploy.md, with the stage outputs below).
  *
  * Costs nothing while idle. The VPC has no NAT gateway: tasks get a public IP in a public
  * subnet and reach S3, SQS and DynamoDB over the internet.
@@ -33,3 +34,16 @@ function createCompactorTask(): sst.aws.Task {
 }
 
 export const compactorTask = stage.fargateCompactor ? createCompactorTask() : undefined;
+
+/**
+ * Stage outputs (`sst deploy` prints them, .sst/outputs.json keeps them): everything
+ * `aws ecs run-task` needs to start the task by hand (docs/deploy.md).
+ */
+export const compactorTaskOutputs = compactorTask
+  ? {
+      CompactorTaskCluster: compactorTask.cluster,
+      CompactorTaskDefinition: compactorTask.taskDefinition,
+      CompactorTaskSubnets: compactorTask.subnets,
+      CompactorTaskSecurityGroups: compactorTask.securityGroups,
+    }
+  : {};

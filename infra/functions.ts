@@ -18,6 +18,7 @@ import { compactorTask } from "./fargate.js";
 import { manifestTable } from "./manifest.js";
 import { compactionDlq, compactionQueue, ingestDlq, ingestQueue } from "./queues.js";
 import {
+  COMPACTION_QUEUE_VISIBILITY_SECONDS,
   COMPACTOR,
   COMPACTOR_NODEJS_INSTALL,
   INGEST,
@@ -29,6 +30,14 @@ import { lakeBucketLink, rawBucketLink } from "./storage.js";
 
 /** Lambda's only writable directory. */
 const LAMBDA_TEMP_DIR = "/tmp";
+
+/**
+ * The compaction queue's visibility as the sweep and the compactor must know it: a failed
+ * job comes back after it, and the sweep's queued mark lasts maxReceiveCount times it.
+ */
+const compactionQueueTiming = {
+  [SETTINGS.visibilityTimeoutMs.env]: `${COMPACTION_QUEUE_VISIBILITY_SECONDS}s`,
+};
 
 export const ingestSubscriber = ingestQueue.subscribe(
   {
@@ -44,7 +53,7 @@ export const ingestSubscriber = ingestQueue.subscribe(
     batch: {
       size: INGEST.batchSize,
       window: `${INGEST.batchWindowSeconds} seconds`,
-      partialResponses: true,
+      partialResponses: INGEST.partialResponses,
     },
     transform: {
       eventSourceMapping: { scalingConfig: { maximumConcurrency: stage.ingestMaxConcurrency } },
@@ -59,7 +68,7 @@ export const sweepFunction = new sst.aws.Function("Sweep", {
   timeout: `${SWEEP.timeoutSeconds} seconds`,
   memory: `${SWEEP.memoryMb} MB`,
   link: [manifestTable, compactionQueue, lakeBucketLink],
-  environment: workerEnvironment({ [SETTINGS.tempDir.env]: LAMBDA_TEMP_DIR }),
+  environment: workerEnvironment({ [SETTINGS.tempDir.env]: LAMBDA_TEMP_DIR, ...compactionQueueTiming }),
 });
 
 const duckdbMemoryMiB = Math.floor(stage.compactorMemoryMb * COMPACTOR.duckdbMemoryShare);
@@ -83,10 +92,13 @@ export const compactorSubscriber = compactionQueue.subscribe(
     environment: workerEnvironment({
       [SETTINGS.tempDir.env]: LAMBDA_TEMP_DIR,
       [SETTINGS.memoryLimitBytes.env]: `${duckdbMemoryMiB}MiB`,
+      ...compactionQueueTiming,
     }),
   },
   {
-    batch: { size: COMPACTOR.batchSize },
+    // partialResponses: without ReportBatchItemFailures Lambda treats the returned
+    // batchItemFailures as success and deletes a failed job, so it never reaches the DLQ.
+    batch: { size: COMPACTOR.batchSize, partialResponses: COMPACTOR.partialResponses },
     transform: {
       eventSourceMapping: { scalingConfig: { maximumConcurrency: stage.compactorMaxConcurrency } },
     },

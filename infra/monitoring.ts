@@ -5,12 +5,8 @@
  * an alarm fires") explains each one.
  */
 import type { CompacterConfig } from "../packages/core/src/config/loadConfig.js";
+import { sweepScheduleMinutes } from "../packages/core/src/deploy/lambdaShape.js";
 import { COMPACTOR, INGEST_QUEUE_VISIBILITY_SECONDS } from "./sizing.js";
-
-/** The sweep's schedule: EventBridge runs it every whole minute at best (infra/schedule.ts rounds up the same way). */
-export function scheduledSweepSeconds(config: Pick<CompacterConfig, "sweepIntervalMs">): number {
-  return 60 * Math.max(1, Math.ceil(config.sweepIntervalMs / 60_000));
-}
 
 export interface AlarmThresholds {
   /** One sweep interval: the period of the sweep and freshness alarms. */
@@ -33,18 +29,28 @@ export interface AlarmThresholds {
   readonly ingestQueueAgeSeconds: number;
   /** Period of the compactor and queue alarms. */
   readonly periodSeconds: number;
+  /**
+   * A partition still failing this long after its first failure: longer than the first
+   * back-off (COMPACTER_FAILURE_BACKOFF_BASE) plus one sweep, so a failure that heals at its
+   * first retry does not page anyone.
+   */
+  readonly failingForSeconds: number;
 }
 
 export function alarmThresholds(
-  config: Pick<CompacterConfig, "closeAfterMs" | "sweepIntervalMs">,
+  config: Pick<CompacterConfig, "closeAfterMs" | "sweepIntervalMs" | "failureBackoffBaseMs">,
 ): AlarmThresholds {
-  const sweepSeconds = scheduledSweepSeconds(config);
+  // The schedule (infra/schedule.ts) runs the sweep every whole minute at best.
+  const sweepSeconds = 60 * sweepScheduleMinutes(config.sweepIntervalMs);
+  const periodSeconds = 300;
   return {
     sweepSeconds,
     lakeFreshnessSeconds: Math.ceil(config.closeAfterMs / 1000) + sweepSeconds + COMPACTOR.timeoutSeconds,
     sweepIntervals: 3,
     compactorDurationMs: 0.8 * COMPACTOR.timeoutSeconds * 1000,
     ingestQueueAgeSeconds: 2 * INGEST_QUEUE_VISIBILITY_SECONDS,
-    periodSeconds: 300,
+    periodSeconds,
+    failingForSeconds:
+      periodSeconds * Math.ceil((config.failureBackoffBaseMs / 1000 + sweepSeconds) / periodSeconds + 1),
   };
 }

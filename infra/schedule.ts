@@ -3,10 +3,11 @@
  * removes orphaned outputs. EventBridge's finest rate is one minute; a longer
  * COMPACTER_SWEEP_INTERVAL is honoured in whole minutes.
  */
+import { sweepScheduleMinutes } from "../packages/core/src/deploy/lambdaShape.js";
 import { workerConfig } from "./deployConfig.js";
 import { sweepFunction } from "./functions.js";
 
-const sweepMinutes = Math.max(1, Math.ceil(workerConfig.sweepIntervalMs / 60_000));
+const sweepMinutes = sweepScheduleMinutes(workerConfig.sweepIntervalMs);
 
 export const sweepSchedule = new sst.aws.Cron("SweepSchedule", {
   schedule: sweepMinutes === 1 ? "rate(1 minute)" : `rate(${sweepMinutes} minutes)`,

@@ -1,8 +1,10 @@
 /**
  * The shapes of the Lambda functions and the queue timings that depend on them, as plain
  * data: the SST modules build resources from these numbers, and test/infra checks the
- * relations between them without the SST runtime.
+ * relations between them without the SST runtime. The function and queue numbers live in
+ * @compacter/core's deploy/lambdaShape.ts, which the local Lambda runner reads too.
  */
+import { COMPACTOR_SHAPE, INGEST_SHAPE, SWEEP_SHAPE } from "../packages/core/src/deploy/lambdaShape.js";
 import duckdbPackage from "../packages/duckdb/package.json" with { type: "json" };
 
 /**
@@ -14,45 +16,21 @@ export const LAMBDA_RUNTIME = "nodejs22.x";
 /** The DuckDB binding the compactor ships is the linux-x64 glibc one (Lambda is Amazon Linux). */
 export const LAMBDA_ARCHITECTURE = "x86_64";
 
-export const INGEST = {
-  timeoutSeconds: 60,
-  memoryMb: 512,
-  batchSize: 10,
-  /** Fewer, fuller invocations during a burst; latency is irrelevant next to `closeAfter`. */
-  batchWindowSeconds: 5,
-} as const;
+export const INGEST = INGEST_SHAPE;
 
-/**
- * AWS's rule for a queue drained by Lambda: at least six times the function timeout plus the
- * batching window, so a batch retried after throttling is not redelivered while it still runs.
- */
-export const INGEST_QUEUE_VISIBILITY_SECONDS = 6 * INGEST.timeoutSeconds + INGEST.batchWindowSeconds;
+/** AWS's rule for a queue drained by Lambda: at least six times the function timeout plus the batching window. */
+export const INGEST_QUEUE_VISIBILITY_SECONDS = INGEST_SHAPE.visibilityTimeoutSeconds;
 
 export const COMPACTOR = {
-  /** Lambda's maximum. Partitions that need longer belong on the Fargate task. */
-  timeoutSeconds: 900,
-  /** Lambda's maximum /tmp: downloads, staged Parquet and DuckDB's spill files live there. */
-  storageMb: 10_240,
-  /** One partition per invocation: a failure retries exactly that partition. */
-  batchSize: 1,
-  /** Lambda's maximum; memory also buys vCPUs (6 at 10 GB). */
-  defaultMemoryMb: 10_240,
-  /** Share of the function's memory DuckDB may use before it spills; the rest is Node and buffers. */
-  duckdbMemoryShare: 0.75,
+  ...COMPACTOR_SHAPE,
+  /** Lambda's maximum; the stage may choose less (COMPACTER_COMPACTOR_MEMORY_MB). */
+  defaultMemoryMb: COMPACTOR_SHAPE.memoryMb,
 } as const;
 
-/**
- * Longer than one full compactor run, so a job is never handed to a second invocation while
- * the first is still working on it, with room for one throttled retry by the event source
- * mapping. A crashed run's job comes back after this; the sweep re-sends due partitions
- * every minute anyway, so nothing waits on it.
- */
-export const COMPACTION_QUEUE_VISIBILITY_SECONDS = 2 * COMPACTOR.timeoutSeconds;
+/** Six times the compactor's timeout (see COMPACTOR_SHAPE in @compacter/core). */
+export const COMPACTION_QUEUE_VISIBILITY_SECONDS = COMPACTOR_SHAPE.visibilityTimeoutSeconds;
 
-export const SWEEP = {
-  timeoutSeconds: 120,
-  memoryMb: 512,
-} as const;
+export const SWEEP = SWEEP_SHAPE;
 
 /** Main queues keep messages a week, DLQs the SQS maximum, so a DLQ message outlives its source's clock. */
 export const QUEUE_RETENTION_SECONDS = 7 * 86_400;

@@ -1,6 +1,12 @@
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, CompactionConsumer, createAwsClients, IngestConsumer } from "@compacter/aws";
-import { type CompactionOutcome, loadConfig, noFaults, sweepDuePartitions } from "@compacter/core";
+import {
+  type CompactionOutcome,
+  loadConfig,
+  noFaults,
+  retryPolicyOf,
+  sweepDuePartitions,
+} from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import { meterDynamoCapacity, meterEmptyReceives } from "../requestMeter.js";
@@ -75,6 +81,7 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
         queue: roles.sweep.runtime.jobs,
         clock,
         log: roles.sweep.runtime.log,
+        retry: retryPolicyOf(roles.sweep.runtime.config),
       });
       if (swept.partitions.length !== 1) {
         throw new Error(

@@ -43,6 +43,8 @@ export interface CompactionHarness {
   readonly env: Record<string, string>;
   /** Uploads simulated raw files through S3 (notifications fire) and ingests them. */
   simulate(options: Partial<SimulationOptions>): Promise<SimulationSummary>;
+  /** Uploads simulated raw files through S3 only: whatever drains the ingest queue (a runtime under test) ingests them. */
+  upload(options: Partial<SimulationOptions>): Promise<SimulationSummary>;
   /** Drains the ingest queue through the real ingest path; returns messages handled. */
   ingest(): Promise<number>;
   /** One compaction, like one worker's job; a new engine each call unless shared. */
@@ -166,27 +168,31 @@ export async function createCompactionHarness(
     }
   };
 
+  const upload = (options: Partial<SimulationOptions>) =>
+    runSimulation(
+      {
+        layout: config,
+        seed: 7,
+        districts: ["BRCB"],
+        devicesPerDistrict: 2,
+        hours: 2,
+        rowsPerFile: 120,
+        ...options,
+      },
+      s3Sink(stack.clients.s3, config.rawBucket),
+    );
+
   return {
     resources,
     config,
     runtime,
     env,
     async simulate(options) {
-      const summary = await runSimulation(
-        {
-          layout: config,
-          seed: 7,
-          districts: ["BRCB"],
-          devicesPerDistrict: 2,
-          hours: 2,
-          rowsPerFile: 120,
-          ...options,
-        },
-        s3Sink(stack.clients.s3, config.rawBucket),
-      );
+      const summary = await upload(options);
       await ingest();
       return summary;
     },
+    upload,
     ingest,
     async compact(partition, options = {}) {
       const engine = createDuckDbEngine();

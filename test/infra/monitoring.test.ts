@@ -111,6 +111,17 @@ describe("alarms", () => {
         dimensions: { QueueName: "IngestQueue.nodes.queue.name" },
         threshold: 2 * INGEST_QUEUE_VISIBILITY_SECONDS,
       },
+      // Failing for longer than the first back-off (15 min) and a sweep: 5 periods of 5 minutes.
+      FailingPartitionsAlarm: {
+        namespace: "Compacter",
+        metricName: METRICS.failingPartitions.name,
+        dimensions: { Stage: "prod" },
+        statistic: "Minimum",
+        period: 300,
+        evaluationPeriods: 5,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      },
       IngestDlqAlarm: { dimensions: { QueueName: "IngestDlq.nodes.queue.name" }, threshold: 0 },
       CompactionDlqAlarm: { dimensions: { QueueName: "CompactionDlq.nodes.queue.name" }, threshold: 0 },
     };
@@ -128,6 +139,7 @@ describe("alarms", () => {
     const { alarms } = await alarmsOf("staging", {
       COMPACTER_CLOSE_AFTER: "90m",
       COMPACTER_SWEEP_INTERVAL: "150s",
+      COMPACTER_FAILURE_BACKOFF_BASE: "30m",
     });
     // EventBridge runs the sweep every whole minute: 150 s becomes 3 minutes.
     expect(alarmThresholds(loadConfig({ env: { COMPACTER_SWEEP_INTERVAL: "150s" } })).sweepSeconds).toBe(180);
@@ -137,6 +149,8 @@ describe("alarms", () => {
       threshold: 5400 + 180 + 900,
     });
     expect(alarms.get("SweepMissingAlarm")).toMatchObject({ period: 180, evaluationPeriods: 3 });
+    // (1800 + 180) s is 6.6 periods of 5 minutes: 7, and one more.
+    expect(alarms.get("FailingPartitionsAlarm")).toMatchObject({ period: 300, evaluationPeriods: 8 });
   });
 
   it("has a runbook section in docs/deploy.md for every alarm it names", async () => {

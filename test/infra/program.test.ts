@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { COMPACTOR, INGEST } from "../../infra/sizing.js";
+import { loadConfig } from "../../packages/core/src/config/loadConfig.js";
 import { MANIFEST_TABLE_SPEC } from "../../packages/core/src/manifest/tableSpec.js";
 import {
   type Call,
@@ -139,7 +140,9 @@ describe("sst.config.ts run() with default settings", () => {
       architecture: "x86_64",
     });
     expect(Object.keys((compactor.fn.nodejs as { install: object }).install)).toContain("@duckdb/node-api");
-    expect(compactor.options.batch).toEqual({ size: 1 });
+    // The choice pinned here: batch size 1 AND partial batch responses. Without
+    // ReportBatchItemFailures Lambda deletes a job whose failure the handler reports.
+    expect(compactor.options.batch).toEqual({ size: 1, partialResponses: true });
     expect(compactor.options.transform).toEqual({
       eventSourceMapping: { scalingConfig: { maximumConcurrency: 10 } },
     });
@@ -148,8 +151,25 @@ describe("sst.config.ts run() with default settings", () => {
     expect(env.COMPACTER_MEMORY_LIMIT).toBe(`${Math.floor(10_240 * COMPACTOR.duckdbMemoryShare)}MiB`);
 
     const queue = queueArgs(platform, "CompactionQueue");
-    expect(Number.parseInt(queue.visibilityTimeout, 10)).toBeGreaterThanOrEqual(COMPACTOR.timeoutSeconds);
+    const visibility = Number.parseInt(queue.visibilityTimeout, 10);
+    expect(visibility).toBeGreaterThanOrEqual(6 * COMPACTOR.timeoutSeconds);
     expect(queue.dlq).toEqual({ queue: "CompactionDlq.arn", retry: 3 });
+  });
+
+  it("tells the sweep and compactor the compaction queue's timing and redrive as deployed", async () => {
+    const { platform } = await synthesize("prod");
+    const compactor = subscription(platform.call("CompactionQueue.subscribe"));
+    const sweep = describeValue(platform.declared("sst.aws.Function", "Sweep").args) as {
+      environment: Record<string, string>;
+    };
+    const queue = queueArgs(platform, "CompactionQueue");
+    // What the functions load is what the queue does: the failed-job bookkeeping
+    // (compaction/failures.ts) reads the visibility and maxReceiveCount from the config.
+    for (const env of [compactor.fn.environment as Record<string, string>, sweep.environment]) {
+      const config = loadConfig({ env });
+      expect(config.visibilityTimeoutMs).toBe(Number.parseInt(queue.visibilityTimeout, 10) * 1000);
+      expect(config.compactionMaxReceiveCount).toBe(queue.dlq.retry);
+    }
   });
 
   it("encrypts every queue with SQS-managed keys, never KMS", async () => {
@@ -317,7 +337,14 @@ describe("sst.config.ts run() with deploy settings", () => {
   });
 
   it("adds the Fargate compactor and links the compactor function to it when asked", async () => {
-    const { platform } = await synthesize("prod", { COMPACTER_FARGATE_COMPACTOR: "true" });
+    const { platform, outputs } = await synthesize("prod", { COMPACTER_FARGATE_COMPACTOR: "true" });
+    // What `aws ecs run-task` needs, as stage outputs.
+    expect(outputs).toMatchObject({
+      CompactorTaskCluster: "CompactorTask.cluster",
+      CompactorTaskDefinition: "CompactorTask.taskDefinition",
+      CompactorTaskSubnets: "CompactorTask.subnets",
+      CompactorTaskSecurityGroups: "CompactorTask.securityGroups",
+    });
     const task = describeValue(platform.declared("sst.aws.Task", "CompactorTask").args) as {
       environment: Record<string, string>;
     };

@@ -1,6 +1,9 @@
+export * from "./compaction/capacity.js";
 export * from "./compaction/commit.js";
 export * from "./compaction/compactPartition.js";
 export * from "./compaction/engine.js";
+export * from "./compaction/failures.js";
+export * from "./compaction/handleCompactionJob.js";
 export * from "./compaction/jobs.js";
 export * from "./compaction/leaseKeeper.js";
 export * from "./compaction/orphans.js";
@@ -10,6 +13,7 @@ export * from "./compaction/sweep.js";
 export * from "./config/loadConfig.js";
 export * from "./config/settings.js";
 export * from "./config/units.js";
+export * from "./deploy/lambdaShape.js";
 export * from "./errors.js";
 export * from "./ingest/handleIngestMessage.js";
 export * from "./ingest/observedVersions.js";

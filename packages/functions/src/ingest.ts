@@ -33,21 +33,33 @@ export function createIngestHandler(
   };
 }
 
-let cold: { deps: ProcessDeps; queueArn: string | undefined } | undefined;
+let cold: { deps: ProcessDeps; queueArn: string | undefined; close: () => void } | undefined;
 
 /** The Lambda entry point; adapters are built once per container, on the first event. */
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const queueArn = event.Records[0]?.eventSourceARN;
-  if (!cold || (!cold.queueArn && queueArn)) cold = { deps: buildDeps(process.env, queueArn), queueArn };
+  if (!cold || (!cold.queueArn && queueArn)) {
+    cold?.close();
+    cold = { ...buildDeps(process.env, queueArn), queueArn };
+  }
   return createIngestHandler(cold.deps)(event, context);
 }
 
-function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): ProcessDeps {
+/** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */
+export async function closeContainer(): Promise<void> {
+  cold?.close();
+  cold = undefined;
+}
+
+function buildDeps(
+  env: NodeJS.ProcessEnv,
+  queueArn: string | undefined,
+): { deps: ProcessDeps; close: () => void } {
   // Linked resources (and the stage, for the metrics' dimension) over the environment, as in every handler.
   const config = lambdaConfig(env);
   const log = createLogger({ level: config.logLevel, fields: { role: "ingest" } });
   const clients = createAwsClients();
-  return {
+  const deps: ProcessDeps = {
     config,
     log,
     metrics: emfMetricsFor(config, log),
@@ -62,4 +74,5 @@ function buildDeps(env: NodeJS.ProcessEnv, queueArn: string | undefined): Proces
       log,
     ),
   };
+  return { deps, close: () => clients.destroy() };
 }

@@ -19,6 +19,7 @@ const LINKS: readonly {
   { resource: "LakeBucket", property: "name", setting: "lakeBucket" },
   { resource: "CompactionQueue", property: "url", setting: "compactionQueueUrl" },
   { resource: "IngestDlq", property: "url", setting: "ingestDlqUrl" },
+  { resource: "CompactionDlq", property: "url", setting: "compactionDlqUrl" },
   // SST links every function to its app: the stage names the metrics' Stage dimension.
   { resource: "App", property: "stage", setting: "stage" },
 ];

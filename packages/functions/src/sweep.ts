@@ -1,4 +1,13 @@
-import { METRICS, point, removeOrphans, sweepDuePartitions, systemClock } from "@compacter/core";
+import {
+  METRICS,
+  partitionLabel,
+  point,
+  removeOrphans,
+  retryPolicyOf,
+  type SweepOutcome,
+  sweepDuePartitions,
+  systemClock,
+} from "@compacter/core";
 import type { Runtime } from "@compacter/worker";
 import type { Context } from "aws-lambda";
 import { invocationLog } from "./invocation.js";
@@ -13,6 +22,10 @@ import { lambdaRuntime } from "./lambdaConfig.js";
  */
 export interface SweepResult {
   readonly partitions: number;
+  /** "day/district" of each partition a job was sent for. */
+  readonly sent: readonly string[];
+  /** Due partitions not sent: a job already queued or in progress, or failing and backing off. */
+  readonly held: SweepOutcome["held"];
   readonly dueEntries: number;
   /** Seconds past due of the oldest raw file not yet in the lake (0: nothing overdue). */
   readonly lakeFreshnessSeconds: number;
@@ -26,17 +39,24 @@ export function createSweepHandler(
   return async (_event, context) => {
     const { store, jobs, objects, config, metrics } = runtime;
     const log = invocationLog(runtime.log, context);
-    const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log, metrics }).catch(
-      (error: unknown) => {
-        metrics.publish([point(METRICS.sweepErrors, 1)]);
-        log.error("sweep failed; EventBridge retries it twice, then the next scheduled run tries again", {
-          error,
-        });
-        throw error;
-      },
-    );
+    const swept = await sweepDuePartitions({
+      store,
+      queue: jobs,
+      clock: systemClock,
+      log,
+      retry: retryPolicyOf(config),
+      metrics,
+    }).catch((error: unknown) => {
+      metrics.publish([point(METRICS.sweepErrors, 1)]);
+      log.error("sweep failed; EventBridge retries it twice, then the next scheduled run tries again", {
+        error,
+      });
+      throw error;
+    });
     const result: SweepResult = {
       partitions: swept.partitions.length,
+      sent: swept.partitions.map(partitionLabel),
+      held: swept.held,
       dueEntries: swept.dueEntries,
       lakeFreshnessSeconds: swept.freshness.ageMs / 1000,
     };
@@ -46,9 +66,20 @@ export function createSweepHandler(
   };
 }
 
-let cold: ((event?: unknown, context?: Context) => Promise<SweepResult>) | undefined;
+let cold:
+  | { runtime: Runtime; handle: (event?: unknown, context?: Context) => Promise<SweepResult> }
+  | undefined;
 
 export async function handler(event?: unknown, context?: Context): Promise<SweepResult> {
-  cold ??= createSweepHandler(lambdaRuntime("sweep"));
-  return cold(event, context);
+  if (!cold) {
+    const runtime = lambdaRuntime("sweep");
+    cold = { runtime, handle: createSweepHandler(runtime) };
+  }
+  return cold.handle(event, context);
+}
+
+/** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */
+export async function closeContainer(): Promise<void> {
+  cold?.runtime.close();
+  cold = undefined;
 }

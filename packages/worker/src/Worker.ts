@@ -6,8 +6,10 @@ import {
   type CompactionOutcome,
   type LakeFreshness,
   METRICS,
+  partitionLabel,
   point,
   removeOrphans,
+  retryPolicyOf,
   sweepDuePartitions,
   systemClock,
 } from "@compacter/core";
@@ -31,7 +33,13 @@ export interface WorkerOptions {
   readonly onIngestBatch?: (dispositions: readonly MessageDisposition[]) => void;
   /** What the sweep takes as now (tests move it instead of sleeping). @defaultvalue systemClock */
   readonly clock?: Clock;
-  readonly onSweep?: (result: { partitions: number; dueEntries: number; freshness: LakeFreshness }) => void;
+  readonly onSweep?: (result: {
+    partitions: number;
+    dueEntries: number;
+    /** "day/district" of each partition a job was sent for. */
+    sent: readonly string[];
+    freshness: LakeFreshness;
+  }) => void;
 }
 
 export class Worker {
@@ -113,6 +121,7 @@ export class Worker {
         queue: jobs,
         clock: this.clock,
         log: sweepLog,
+        retry: retryPolicyOf(config),
         metrics,
       });
       this.sweepStats.sweeps += 1;
@@ -120,6 +129,7 @@ export class Worker {
       this.options.onSweep?.({
         partitions: result.partitions.length,
         dueEntries: result.dueEntries,
+        sent: result.partitions.map(partitionLabel),
         freshness: result.freshness,
       });
       const now = this.clock.now();

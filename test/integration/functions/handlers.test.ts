@@ -82,7 +82,7 @@ describe("the sweep and compactor handlers", () => {
     }
   });
 
-  it("reports only the failed job in batchItemFailures and dead-letters an invalid one", async () => {
+  it("dead-letters a job retrying cannot fix and an invalid one at once, and marks the partition failing", async () => {
     const summary = await h.simulate({
       districts: ["BRCB", "KDCB"],
       hours: 1,
@@ -92,7 +92,9 @@ describe("the sweep and compactor handlers", () => {
     const [brcb, kdcb] = partitionsOf(summary).sort((a, b) => a.district.localeCompare(b.district));
     if (!brcb || !kdcb) throw new Error("two partitions expected");
     // Break BRCB behind the manifest's back: its current Parquet file disappears, so a
-    // merge (which must read it) fails and is retried — never committed half-done.
+    // merge (which must read it) fails — never committed half-done. A missing object is
+    // not retryable (ObjectNotFoundError): SQS retries could not bring it back, so the job
+    // goes to the DLQ at once and the partition is left to the failing back-off.
     const broken = await h.runtime.store.getPartition(brcb);
     for (const f of broken?.files ?? []) {
       await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: h.config.lakeBucket, Key: f.key }));
@@ -109,14 +111,21 @@ describe("the sweep and compactor handlers", () => {
       COMPACTION_QUEUE,
     );
     const response = await handlers.compactor.handler(event);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "broken" }]);
+    expect(response.batchItemFailures).toEqual([]);
 
     for (const [k, n] of expectedRows(summary, kdcb)) expected.set(k, n);
     const kdcbExpected = new Map([...expected].filter(([k]) => k.startsWith("KDCB/")));
     expect(await h.lakeRows(kdcb)).toEqual(kdcbExpected);
     expect((await h.runtime.store.getPartition(brcb))?.generation).toBe(broken?.generation);
     const dlq = await receiveAll(h.resources.compactionDlqUrl);
-    expect(dlq.map((m) => m.body)).toEqual(["{not a job"]);
+    expect(dlq.map((m) => m.body).sort()).toEqual(
+      [JSON.stringify({ day: brcb.day, district: brcb.district, forceMerge: true }), "{not a job"].sort(),
+    );
+    const failing = await h.runtime.store.listFailing();
+    expect(failing.map((p) => p.partition)).toEqual([brcb]);
+    expect(failing[0]?.failing).toMatchObject({ attempts: 1, retryable: false });
+    expect(failing[0]?.failing?.lastError).toMatch(/ObjectNotFoundError: s3:\/\/.* does not exist/);
+    expect((await h.runtime.store.getPartition(kdcb))?.failing).toBeUndefined();
   });
 });
 

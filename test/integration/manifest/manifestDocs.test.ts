@@ -60,10 +60,11 @@ const EXPECTED: { readonly items: number; readonly check?: (items: Record<string
   // 4. due now; everything waiting (2 pending + the partition's merge, 2 on earlier days, 1 in KLTA)
   { items: 6, check: (items) => expect(items.filter((i) => i.kind === "partition")).toHaveLength(1) },
   { items: 6 },
-  // 5. problems; quarantined; rejected
+  // 5. problems (a failing partition has no status); quarantined; rejected
   {
-    items: 2,
-    check: (items) => expect(items.map((i) => i.status).sort()).toEqual(["quarantined", "rejected"]),
+    items: 3,
+    check: (items) =>
+      expect(items.map((i) => i.status ?? i.kind).sort()).toEqual(["partition", "quarantined", "rejected"]),
   },
   {
     items: 1,
@@ -73,6 +74,21 @@ const EXPECTED: { readonly items: number; readonly check?: (items: Record<string
     items: 1,
     check: ([i]) => expect(i).toMatchObject({ key: SEED.rejected, reason: expect.stringMatching(/segment/) }),
   },
+  // 5b. failing partitions; their count (what an alarm reads)
+  {
+    items: 1,
+    check: ([i]) =>
+      expect(i).toMatchObject({
+        partitionDay: SEED.failing.day,
+        partitionDistrict: SEED.failing.district,
+        failing: {
+          attempts: 3,
+          lastError: "AccessDenied: Access Denied",
+          nextRetryAt: "2025-12-12T06:00:00.000Z",
+        },
+      }),
+  },
+  { items: 1 },
   // 6. history
   {
     items: 1,
@@ -90,10 +106,11 @@ describe("docs/manifest.md", () => {
     expect(commands).toHaveLength(EXPECTED.length);
     for (const [index, command] of commands.entries()) {
       const input = toQueryInput(shellWords(command, env));
-      const { Items = [] } = await stack.clients.dynamodb.send(new QueryCommand(input));
+      const { Items = [], Count } = await stack.clients.dynamodb.send(new QueryCommand(input));
       const items = Items.map((item: Record<string, AttributeValue>) => unmarshall(item));
       const expected = EXPECTED[index];
-      expect(items, command).toHaveLength(expected?.items ?? -1);
+      if (input.Select === "COUNT") expect(Count, command).toBe(expected?.items ?? -1);
+      else expect(items, command).toHaveLength(expected?.items ?? -1);
       expected?.check?.(items);
     }
   });
@@ -197,6 +214,9 @@ function toQueryInput(words: readonly string[]): QueryCommandInput {
         break;
       case "--expression-attribute-values":
         input.ExpressionAttributeValues = JSON.parse(value(++i));
+        break;
+      case "--select":
+        input.Select = value(++i) as QueryCommandInput["Select"];
         break;
       case "--consistent-read":
         input.ConsistentRead = true;

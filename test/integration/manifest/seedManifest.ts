@@ -5,7 +5,7 @@ import { type CompacterConfig, fileTiming, type GenerationRecord, parseRawKey } 
  * A manifest in the state docs/manifest.md's examples talk about: partition
  * 2025-12-12/BRCB with one generation committed (one file compacted, one quarantined), a
  * pending and a late file still due, a merge due at day close; BRCB partitions on the two
- * days before; a KLTA partition the same day; one rejected key.
+ * days before; a KLTA partition the same day, failing; one rejected key.
  */
 export const SEED = {
   partition: { day: "2025-12-12", district: "BRCB" },
@@ -17,6 +17,7 @@ export const SEED = {
   otherDistrict: "KLTA/SLS31I001/2025121209/2025121209.txt.gz",
   rejected: "BRCB/SLS30I001/notes.txt.gz",
   lakeFile: "hiveperiod=2025-12-12/district=BRCB/data_000001_a_0.parquet",
+  failing: { day: "2025-12-12", district: "KLTA" },
 } as const;
 
 export async function seedManifest(store: DynamoManifestStore, config: CompacterConfig): Promise<void> {
@@ -128,4 +129,18 @@ export async function seedManifest(store: DynamoManifestStore, config: Compacter
   await store.finishCommit(partition, "a", "2025-12-12T17:00:00.000Z");
   await store.deleteIntent(partition, "a");
   await store.releaseLease(partition, owner);
+
+  // The KLTA partition's compactions keep failing (its lake writes are refused).
+  await store.recordFailure(
+    SEED.failing,
+    {
+      since: "2025-12-12T04:00:00.000Z",
+      attempts: 3,
+      lastError: "AccessDenied: Access Denied",
+      lastFailedAt: "2025-12-12T05:00:00.000Z",
+      nextRetryAt: "2025-12-12T06:00:00.000Z",
+      retryable: true,
+    },
+    { clearQueued: true },
+  );
 }

@@ -135,51 +135,64 @@ describe("compacter dev", () => {
     }
   });
 
-  it("runs the demo: raw files become Parquet and a query answer is printed; Ctrl-C stops it all", async () => {
-    const { dev, envFile, tmp } = await startDev("demo", ["--demo-devices", "2", "--demo-hours", "1"]);
-    try {
-      const env = await envOf(envFile, dev);
-      // The demo's windows are in the env file, so other processes agree with the worker.
-      expect(env).toMatchObject({
-        COMPACTER_CLOSE_AFTER: "10s",
-        COMPACTER_LATE_DEBOUNCE: "3s",
-        COMPACTER_SWEEP_INTERVAL: "2s",
-      });
-      const answer = await eventually(
-        "the demo's answer",
-        async () => {
-          if (dev.child.exitCode !== null) throw new Error(`compacter dev exited:\n${dev.stderr()}`);
-          return dev.stdout().includes("aws s3 ls") ? dev.stdout() : undefined;
-        },
-        120_000,
-      );
-      // 2 devices × 1 hour × 3600 rows per district.
-      expect(answer).toMatch(/^BRCB\s+7200\s+2\s/m);
-      expect(answer).toMatch(/^KDCB\s+7200\s+2\s/m);
-      expect(answer).toContain(`SET s3_endpoint = '${new URL(env.AWS_ENDPOINT_URL!).host}'`);
-      expect(answer).toContain("set -a; . ");
-      expect(dev.stderr()).toContain("demo windows: --close-after 10s");
-
-      // The ops console runs inside dev, its URL next to the CLI instructions.
-      const consoleUrl = /Ops console[^\n]*\n\s+(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(answer)?.[1];
-      expect(consoleUrl).toBeDefined();
-      const home = await fetch(consoleUrl!);
-      expect(home.status).toBe(200);
-      expect(await home.text()).toContain("<title>Compacter console</title>");
-      const overview = (await (await fetch(`${consoleUrl}api/overview`)).json()) as {
-        grid: { cells: { district: string; state: string; rows: number }[] };
-      };
-      expect(overview.grid.cells.map((c) => [c.district, c.rows]).sort()).toEqual([
-        ["BRCB", 7200],
-        ["KDCB", 7200],
+  // The same demo, the same answer, in both runtime shapes: the long-running worker, and the
+  // deployed Lambda handlers behind event source mappings and the sweep schedule.
+  it.each(["worker", "lambda"])(
+    "runs the demo with --runtime %s: raw files become Parquet and a query answer is printed; Ctrl-C stops it all",
+    async (runtime) => {
+      const { dev, envFile, tmp } = await startDev(`demo-${runtime}`, [
+        "--demo-devices",
+        "2",
+        "--demo-hours",
+        "1",
+        "--runtime",
+        runtime,
       ]);
-      // Every row is in; just after midnight (+08:00) the closed day's merge may be due.
-      for (const cell of overview.grid.cells) expect(["compacted", "due"]).toContain(cell.state);
+      try {
+        const env = await envOf(envFile, dev);
+        // The demo's windows are in the env file, so other processes agree with the worker.
+        expect(env).toMatchObject({
+          COMPACTER_CLOSE_AFTER: "10s",
+          COMPACTER_LATE_DEBOUNCE: "3s",
+          COMPACTER_SWEEP_INTERVAL: "2s",
+        });
+        const answer = await eventually(
+          "the demo's answer",
+          async () => {
+            if (dev.child.exitCode !== null) throw new Error(`compacter dev exited:\n${dev.stderr()}`);
+            return dev.stdout().includes("aws s3 ls") ? dev.stdout() : undefined;
+          },
+          120_000,
+        );
+        // 2 devices × 1 hour × 3600 rows per district.
+        expect(answer).toMatch(/^BRCB\s+7200\s+2\s/m);
+        expect(answer).toMatch(/^KDCB\s+7200\s+2\s/m);
+        expect(answer).toContain(`SET s3_endpoint = '${new URL(env.AWS_ENDPOINT_URL!).host}'`);
+        expect(answer).toContain("set -a; . ");
+        expect(dev.stderr()).toContain("demo windows: --close-after 10s");
+        expect(dev.stderr()).toContain(runtime === "lambda" ? "Lambda shape running" : "worker running");
 
-      await ctrlC(dev, env, tmp);
-      expect(await portIsOpen(consoleUrl!)).toBe(false);
-    } finally {
-      killGroup(dev);
-    }
-  });
+        // The ops console runs inside dev, its URL next to the CLI instructions.
+        const consoleUrl = /Ops console[^\n]*\n\s+(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(answer)?.[1];
+        expect(consoleUrl).toBeDefined();
+        const home = await fetch(consoleUrl!);
+        expect(home.status).toBe(200);
+        expect(await home.text()).toContain("<title>Compacter console</title>");
+        const overview = (await (await fetch(`${consoleUrl}api/overview`)).json()) as {
+          grid: { cells: { district: string; state: string; rows: number }[] };
+        };
+        expect(overview.grid.cells.map((c) => [c.district, c.rows]).sort()).toEqual([
+          ["BRCB", 7200],
+          ["KDCB", 7200],
+        ]);
+        // Every row is in; just after midnight (+08:00) the closed day's merge may be due.
+        for (const cell of overview.grid.cells) expect(["compacted", "due"]).toContain(cell.state);
+
+        await ctrlC(dev, env, tmp);
+        expect(await portIsOpen(consoleUrl!)).toBe(false);
+      } finally {
+        killGroup(dev);
+      }
+    },
+  );
 });

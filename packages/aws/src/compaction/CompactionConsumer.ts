@@ -2,8 +2,8 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import {
   type CompactionDeps,
   type CompactionOutcome,
-  compactAndMeasure,
   decodeCompactionJob,
+  handleCompactionJob,
   InvalidEventError,
   type Metrics,
   noMetrics,
@@ -50,6 +50,8 @@ export class CompactionConsumer {
         batchSize: 1,
         waitTimeSeconds: Math.min(20, Math.max(0, Math.round(config.pollWaitMs / 1000))),
         visibilityTimeout,
+        // The receive count tells the last receive (the job then leaves for the DLQ) from the others.
+        messageSystemAttributeNames: ["ApproximateReceiveCount"],
         ...(visibilityTimeout >= 3 ? { heartbeatInterval: Math.floor(visibilityTimeout / 3) } : {}),
         pollingCompleteWaitTimeMs: config.visibilityTimeoutMs,
         handleMessage: (message) => this.handle(message),
@@ -94,25 +96,31 @@ export class CompactionConsumer {
 
   private async handle(message: Message): Promise<Message> {
     const body = message.Body ?? "";
-    let job: ReturnType<typeof decodeCompactionJob>;
-    try {
-      job = decodeCompactionJob(body);
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
-      this.outcomes.invalid += 1;
-      const reason = error.message;
-      const messageId = message.MessageId ?? "";
-      if (!(await this.options.deadLetters.send({ messageId, body, reason }))) throw error;
-      this.options.deps.log.error("invalid compaction job moved to the dead-letter queue", {
+    const messageId = message.MessageId ?? "";
+    const receiveCount = Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
+    const result = await handleCompactionJob(
+      this.options.deps,
+      { messageId, body, receiveCount },
+      undefined,
+      {
+        metrics: this.options.metrics ?? noMetrics,
+        budgetMs: this.options.deps.config.compactionBudgetMs,
+      },
+    );
+    if (result.action === "retry") throw result.error; // left on the queue: SQS redelivers it
+    if (result.action === "deadLetter") {
+      if (result.error instanceof InvalidEventError) this.outcomes.invalid += 1;
+      else this.outcomes.failed += 1;
+      if (!(await this.options.deadLetters.send({ messageId, body, reason: result.reason })))
+        throw result.error;
+      this.options.deps.log.error("compaction job moved to the dead-letter queue", {
         messageId,
-        reason,
+        reason: result.reason,
       });
       return message;
     }
-    const outcome = await compactAndMeasure(this.options.deps, job, {
-      metrics: this.options.metrics ?? noMetrics,
-      budgetMs: this.options.deps.config.compactionBudgetMs,
-    });
+    if (result.action === "handedOver") return message; // not in this runtime: it hands nothing over
+    const { outcome } = result;
     this.outcomes[outcome.status] += 1;
     this.options.deps.log.info("compaction job done", {
       partition: partitionLabel(outcome.partition),

@@ -15,6 +15,7 @@ import {
   type ConsumedFile,
   type DistrictSchema,
   type DueEntry,
+  type FailingMark,
   FILE_STATUS,
   type FileStatus,
   type FileTiming,
@@ -58,6 +59,7 @@ import {
   toRawFileRecord,
   toRejectedFileRecord,
 } from "./manifestItems.js";
+import { PartitionMarks } from "./PartitionMarks.js";
 
 type Item = Record<string, unknown>;
 interface ItemKey {
@@ -102,9 +104,12 @@ export class DynamoManifestStore implements ManifestStore {
   private readonly knownPartitions = new Set<string>();
   private readonly ensuring = new Map<string, Promise<void>>();
 
+  private readonly marks: PartitionMarks;
+
   constructor(options: DynamoManifestStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.marks = new PartitionMarks(options.client, options.tableName);
   }
 
   // ── Ingest ────────────────────────────────────────────────────────────────────────
@@ -359,9 +364,10 @@ export class DynamoManifestStore implements ManifestStore {
       ScanIndexForward: false,
       ...e.params(),
     });
-    return items.map((item) =>
-      item.kind === ITEM_KIND.rejected ? toRejectedFileRecord(item) : toRawFileRecord(item),
-    );
+    // Failing partitions share the index (PartitionMarks); they are listed by listFailing.
+    return items
+      .filter((item) => item.kind !== ITEM_KIND.partition)
+      .map((item) => (item.kind === ITEM_KIND.rejected ? toRejectedFileRecord(item) : toRawFileRecord(item)));
   }
 
   async listHistory(partition: PartitionId): Promise<GenerationRecord[]> {
@@ -527,6 +533,32 @@ export class DynamoManifestStore implements ManifestStore {
       `${u.name("status")} = ${u.value(FILE_STATUS.quarantined)}`,
     );
     return written.ok;
+  }
+
+  // ── Job bookkeeping (PartitionMarks) ──────────────────────────────────────────────
+
+  markQueued(partition: PartitionId, untilMs: number, nowMs: number): Promise<boolean> {
+    return this.marks.markQueued(partition, untilMs, nowMs);
+  }
+
+  clearQueued(partition: PartitionId): Promise<void> {
+    return this.marks.clearQueued(partition);
+  }
+
+  recordFailure(partition: PartitionId, mark: FailingMark, options: { clearQueued: boolean }): Promise<void> {
+    return this.marks.recordFailure(partition, mark, options);
+  }
+
+  clearFailure(partition: PartitionId): Promise<void> {
+    return this.marks.clearFailure(partition);
+  }
+
+  listFailing(): Promise<PartitionState[]> {
+    return this.marks.listFailing();
+  }
+
+  retryFailingNow(partition: PartitionId, nowIso: string): Promise<boolean> {
+    return this.marks.retryFailingNow(partition, nowIso);
   }
 
   // ── Schema ────────────────────────────────────────────────────────────────────────

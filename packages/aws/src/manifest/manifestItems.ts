@@ -147,6 +147,8 @@ export function toPartitionState(item: Item): PartitionState {
     ...optional(item, "leaseOwner", String),
     ...optional(item, "leaseExpiresAt", Number),
     ...optional(item, "dueAt", String),
+    ...optional(item, "queuedUntil", Number),
+    ...optional(item, "failing", (v) => v as NonNullable<PartitionState["failing"]>),
   };
 }
 

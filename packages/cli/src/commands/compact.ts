@@ -5,10 +5,13 @@ import { printJson, printTable } from "../output.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 import { partitionFromFlags } from "./partitionFlags.js";
 
+/** The job body (`{"day":…,"district":…}`) a compactor hands to the Fargate task. */
+const COMPACTION_JOB_ENV = "COMPACTER_JOB";
+
 /**
  * `compacter compact`: compact one partition now, in this process (an operator forcing a
- * merge, the Fargate task for a partition too large for Lambda), or every partition that
- * is due (`--due`). Same lease and commit protocol as the worker, so it is safe while
+ * merge, the Fargate task for a partition too large for Lambda — given as COMPACTER_JOB, the
+ * job's body, when no partition flag is), or every partition that is due (`--due`). Same lease and commit protocol as the worker, so it is safe while
  * workers run.
  */
 export function registerCompact(program: Command): Command {
@@ -27,27 +30,39 @@ export function registerCompact(program: Command): Command {
         throw new UsageError("use either --due or --day/--district");
       const config = configFromFlags(flags as Record<string, unknown>);
       // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
-      const [{ compactPartition, partitionLabel }, { createDuckDbEngine }, { createRuntime }] =
-        await Promise.all([
-          import("@compacter/core"),
-          import("@compacter/duckdb"),
-          import("@compacter/worker"),
-        ]);
+      const [
+        { compactPartition, decodeCompactionJob, partitionLabel },
+        { createDuckDbEngine },
+        { createRuntime },
+      ] = await Promise.all([
+        import("@compacter/core"),
+        import("@compacter/duckdb"),
+        import("@compacter/worker"),
+      ]);
       const runtime = createRuntime(config, { role: "compact" });
       const engine = createDuckDbEngine();
       try {
+        // The Fargate task (and its local stand-in) gets the job the compactor handed over.
+        const handedOver =
+          !flags.due && !flags.day && !flags.district && process.env[COMPACTION_JOB_ENV]
+            ? decodeCompactionJob(process.env[COMPACTION_JOB_ENV] ?? "")
+            : undefined;
         const partitions: PartitionId[] = flags.due
           ? await duePartitions(runtime.store)
-          : [partitionFromFlags(flags, "compact")];
+          : handedOver
+            ? [handedOver.partition]
+            : [partitionFromFlags(flags, "compact")];
+        const forceMerge = flags.merge || handedOver?.forceMerge;
         const summarise = (outcome: CompactionOutcome) => summary(outcome, partitionLabel);
         const outcomes: CompactionOutcome[] = [];
         for (const partition of partitions) {
-          outcomes.push(
-            await compactPartition(runtime.compactionDeps(engine), {
-              partition,
-              ...(flags.merge ? { forceMerge: true } : {}),
-            }),
-          );
+          const outcome = await compactPartition(runtime.compactionDeps(engine), {
+            partition,
+            ...(forceMerge ? { forceMerge: true } : {}),
+          });
+          // Done here: the partition is no longer failing, and a job sent for it has ended.
+          if (outcome.status !== "busy") await runtime.store.clearFailure(partition);
+          outcomes.push(outcome);
         }
         if (flags.json) return printJson(outcomes.map(summarise));
         printTable(outcomes.map(summarise));

@@ -50,6 +50,7 @@ export interface DevFlags extends Record<string, unknown> {
   readonly demoHours?: number;
   readonly ui: boolean;
   readonly uiPort?: number;
+  readonly runtime: "worker" | "lambda";
 }
 
 export const DEFAULT_ENV_FILE = ".compacter/local.env";
@@ -94,6 +95,16 @@ export function registerDev(program: Command): Command {
     )
     .addOption(
       new Option("--demo-hours <n>", "demo hours per device (default: 3)").argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        "--runtime <shape>",
+        "worker: the long-running worker (`compacter run`); lambda: the deployed Lambda handlers behind " +
+          "event source mappings and the sweep schedule, with the deployed batch sizes, timeouts and " +
+          "visibility timeouts (durations ×1/20)",
+      )
+        .choices(["worker", "lambda"])
+        .default("worker"),
     )
     .action(async (flags: DevFlags) => {
       const { runDev } = await import("../dev/runDev.js");

@@ -3,10 +3,12 @@ import type { QueueDepth } from "@compacter/aws";
 import {
   type CompacterConfig,
   type DueEntry,
+  type FailingMark,
   FILE_STATUS,
   formatDuration,
   type LakeFreshness,
   lakeFreshness,
+  type PartitionState,
 } from "@compacter/core";
 import type { Command } from "commander";
 import { printJson, printTable } from "../output.js";
@@ -16,29 +18,39 @@ import { countDueFiles, withManifest } from "./manifest.js";
 /**
  * `compacter status`: what an operator checks first when something is off — the queues
  * (is ingest keeping up, is anything dead-lettered), lake freshness (the dashboard's
- * headline figure, computed the same way the sweep computes it), the due work, and the
- * files that need a person (quarantined, rejected).
+ * headline figure, computed the same way the sweep computes it), the due work, the
+ * partitions whose compactions keep failing (error, attempts, next retry), and the files
+ * that need a person (quarantined, rejected).
  */
 export function registerStatus(program: Command): Command {
   return addSettingFlags(
     program
       .command("status")
       .description(
-        "Queue depths (ingest, compaction and their DLQs), lake freshness, partitions due now, pending / late / quarantined / " +
-          "rejected counts, the oldest pending file, and pending files per partition",
+        "Queue depths (ingest, compaction and their DLQs), lake freshness, partitions due now, pending / late / " +
+          "quarantined / rejected counts, the oldest pending file, pending files per partition, and failing " +
+          "partitions (last error, attempts, next retry)",
       )
       .option("--json", "print JSON"),
     ["manifestTable", "ingestQueueUrl", "ingestDlqUrl", "compactionQueueUrl", "compactionDlqUrl"],
   ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
     const report = await withManifest(flags, async ({ config, clients, store }) => {
       const nowMs = Date.now();
-      const [queues, due, quarantined, rejected] = await Promise.all([
+      const [queues, due, quarantined, rejected, failing] = await Promise.all([
         queueDepths(clients.sqs, config),
         store.listDue(),
         store.listProblems("quarantined"),
         store.listProblems("rejected"),
+        store.listFailing(),
       ]);
-      return buildReport({ nowMs, queues, due, quarantined: quarantined.length, rejected: rejected.length });
+      return buildReport({
+        nowMs,
+        queues,
+        due,
+        quarantined: quarantined.length,
+        rejected: rejected.length,
+        failing,
+      });
     });
     if (flags.json) return printJson(report);
     printHuman(report);
@@ -106,6 +118,8 @@ export interface StatusReport {
     readonly nextDueAt: string;
     readonly dueNow: boolean;
   }[];
+  /** Partitions whose compactions keep failing, longest-failing first. */
+  readonly failing: readonly ({ readonly day: string; readonly district: string } & FailingMark)[];
 }
 
 export function buildReport(input: {
@@ -114,6 +128,7 @@ export function buildReport(input: {
   due: readonly DueEntry[];
   quarantined: number;
   rejected: number;
+  failing: readonly PartitionState[];
 }): StatusReport {
   const now = new Date(input.nowMs).toISOString();
   const byPartition = countDueFiles(input.due);
@@ -142,6 +157,7 @@ export function buildReport(input: {
     },
     oldestPending: oldest ? { arrivedAt: oldest, ageMs: input.nowMs - Date.parse(oldest) } : null,
     partitions,
+    failing: input.failing.flatMap((p) => (p.failing ? [{ ...p.partition, ...p.failing }] : [])),
   };
 }
 
@@ -197,6 +213,18 @@ function printHuman(report: StatusReport): void {
       removed: p.removed,
       "next due": p.nextDueAt,
       "due now": p.dueNow ? "yes" : "",
+    })),
+  );
+  if (report.failing.length === 0) return;
+  process.stdout.write("\nFailing partitions (`compacter retry --failing` retries them now)\n");
+  printTable(
+    report.failing.map((f) => ({
+      day: f.day,
+      district: f.district,
+      attempts: f.attempts,
+      since: f.since,
+      "next retry": f.retryable ? f.nextRetryAt : `${f.nextRetryAt} (not retryable; in the DLQ)`,
+      "last error": f.lastError.length > 120 ? `${f.lastError.slice(0, 119)}…` : f.lastError,
     })),
   );
 }

@@ -8,6 +8,7 @@ import {
   flagName,
   formatBytes,
   type LakeFreshness,
+  lakeFreshness,
   loadConfig,
   partitionLabel,
   SETTINGS,
@@ -124,34 +125,55 @@ export async function runDev(flags: DevFlags): Promise<void> {
       const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
       const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
-      const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
-      let freshness: LakeFreshness | undefined;
-      const worker = new Worker(runtime, engine, {
-        onSweep: (result) => {
-          freshness = result.freshness;
-        },
-        onIngestBatch: (dispositions) => {
-          counters.filesIngested += filesRegistered(dispositions);
-        },
-        onOutcome: (outcome) => {
-          if (outcome.status !== "committed") return;
-          counters.generations += 1;
-          counters.partitionsCompacted.add(partitionLabel(outcome.partition));
-          if (!demoRunning || !tty) note(describeOutcome(outcome));
-        },
-      });
-      worker.start();
-      stopping.unshift({
-        what: "the worker (work in hand finishes)",
-        stop: async () => {
-          await worker.stop();
-          await engine.close();
-          runtime.close();
-        },
-      });
-      note("worker running: ingest, sweep and compaction (DuckDB)");
+      if (flags.runtime === "lambda") {
+        const { startLambdaShape } = await import("./startLambdaShape.js");
+        const lambda = await startLambdaShape({
+          stack: dev.stack,
+          // The handlers write their EMF lines where the worker would.
+          env: { ...dev.env, [SETTINGS.metricsFile.env]: metricsFile },
+          config: workerConfig,
+          log,
+          counters,
+          onCompacted: (partitions) => {
+            if (!demoRunning || !tty) note(`compactor invocation done: ${partitions.join(", ")}`);
+          },
+        });
+        stopping.unshift({
+          what: "the Lambda functions (invocations in hand finish)",
+          stop: async () => {
+            await lambda.stop();
+            runtime.close();
+          },
+        });
+        note(
+          "Lambda shape running: the deployed ingest, sweep and compactor handlers behind event source mappings and a schedule",
+        );
+      } else {
+        const engine = createDuckDbEngine({ slots: workerConfig.compactionConcurrency });
+        const worker = new Worker(runtime, engine, {
+          onIngestBatch: (dispositions) => {
+            counters.filesIngested += filesRegistered(dispositions);
+          },
+          onOutcome: (outcome) => {
+            if (outcome.status !== "committed") return;
+            counters.generations += 1;
+            counters.partitionsCompacted.add(partitionLabel(outcome.partition));
+            if (!demoRunning || !tty) note(describeOutcome(outcome));
+          },
+        });
+        worker.start();
+        stopping.unshift({
+          what: "the worker (work in hand finishes)",
+          stop: async () => {
+            await worker.stop();
+            await engine.close();
+            runtime.close();
+          },
+        });
+        note("worker running: ingest, sweep and compaction (DuckDB)");
+      }
       note(`metrics (EMF lines, as CloudWatch receives them) go to ${shown(metricsFile)}`);
 
       if (withDemo) {
@@ -182,7 +204,10 @@ export async function runDev(flags: DevFlags): Promise<void> {
         }
       }
       if (!shutdown.signal.aborted) note("running; Ctrl-C stops everything");
-      await watchIngestQueue(dev.stack, shutdown.signal, () => freshness);
+      // Lake freshness on the live line, computed as the sweep and `compacter status` compute it.
+      await watchIngestQueue(dev.stack, shutdown.signal, async () =>
+        lakeFreshness(await runtime.store.listDue(), Date.now()),
+      );
     } finally {
       for (const { what, stop } of stopping) {
         note(`stopping ${what}`);
@@ -253,7 +278,7 @@ async function forgetPreloadedEnvFile(path: string): Promise<void> {
 async function watchIngestQueue(
   stack: LocalStack,
   signal: AbortSignal,
-  freshness: () => LakeFreshness | undefined = () => undefined,
+  freshness: () => Promise<LakeFreshness | undefined> = async () => undefined,
 ): Promise<void> {
   let last = "";
   let delivered = stack.bridge.stats().messagesDelivered;
@@ -263,7 +288,7 @@ async function watchIngestQueue(
       getQueueDepth(stack.clients.sqs, stack.resources.ingestDlqUrl),
     ]);
     const stats = stack.bridge.stats();
-    const lake = freshness();
+    const lake = await freshness().catch(() => undefined);
     const line =
       `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}` +
       (lake ? `; ${describeFreshness(lake)}` : "");

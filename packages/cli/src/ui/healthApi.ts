@@ -41,12 +41,13 @@ export async function overview(ctx: HealthContext, params: URLSearchParams) {
   const days = daysBetween(from, to);
   if (days.length > MAX_GRID_DAYS) throw new BadRequest(`pick at most ${MAX_GRID_DAYS} days`);
 
-  const [queues, due, quarantined, rejected, perDay] = await Promise.all([
+  const [queues, due, quarantined, rejected, perDay, failing] = await Promise.all([
     queueDepths(ctx.clients.sqs, ctx.config),
     ctx.store.listDue(),
     ctx.store.listProblems(FILE_STATUS.quarantined),
     ctx.store.listProblems(FILE_STATUS.rejected),
     mapLimit(days, READ_CONCURRENCY, (day) => ctx.store.listPartitionsOfDay(day)),
+    ctx.store.listFailing(),
   ]);
   const status = buildReport({
     nowMs,
@@ -54,6 +55,7 @@ export async function overview(ctx: HealthContext, params: URLSearchParams) {
     due,
     quarantined: quarantined.length,
     rejected: rejected.length,
+    failing,
   });
   return {
     now: status.now,
@@ -70,6 +72,7 @@ export async function overview(ctx: HealthContext, params: URLSearchParams) {
       partitions: perDay.flat(),
       due: status.partitions,
       quarantined,
+      failing: new Set(failing.map((state) => partitionLabel(state.partition))),
     }),
   };
 }

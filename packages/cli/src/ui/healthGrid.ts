@@ -30,11 +30,7 @@ export interface GridInput {
   /** `compacter status`'s view of due work (pending and late files per partition). */
   readonly due: StatusReport["partitions"];
   readonly quarantined: readonly (RawFileRecord | RejectedFileRecord)[];
-  /**
-   * Partitions whose compaction keeps failing ("day/district"). Nothing on this branch
-   * marks a partition failing yet; once the manifest and `compacter status` expose it,
-   * the server passes them here and the cell turns red without any other change.
-   */
+  /** Partitions whose compaction keeps failing ("day/district"), from the manifest's failing marks. */
   readonly failing?: ReadonlySet<string>;
 }
 

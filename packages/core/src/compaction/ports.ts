@@ -34,6 +34,15 @@ export interface JobQueue {
   sendCompactionJobs(jobs: readonly CompactionJob[]): Promise<void>;
 }
 
+/**
+ * Runs one compaction job outside the function (the Fargate task: `compacter compact` with
+ * the job in COMPACTER_JOB). The partition's lease keeps it and any function apart.
+ */
+export interface CompactionTaskLauncher {
+  /** Starts the task; resolves with its id once it is running (not when it ends). */
+  launch(job: CompactionJob, reason: string): Promise<{ readonly taskId: string }>;
+}
+
 export interface CompactionJob {
   readonly partition: PartitionId;
   /** Merge even if the plan would append (operator's `compact --merge`). */

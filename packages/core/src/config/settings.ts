@@ -264,6 +264,23 @@ export const SETTINGS = {
     description: "Receives before a compaction job moves to its DLQ (queue redrive policy).",
     group: "worker",
   },
+  failureBackoffBaseMs: {
+    kind: "duration",
+    env: "COMPACTER_FAILURE_BACKOFF_BASE",
+    default: "15m",
+    min: 1,
+    description:
+      "A partition whose compaction fails is sent again after this, doubling with each failed attempt.",
+    group: "worker",
+  },
+  failureBackoffCapMs: {
+    kind: "duration",
+    env: "COMPACTER_FAILURE_BACKOFF_CAP",
+    default: "6h",
+    min: 1,
+    description: "Longest wait between attempts at a failing partition.",
+    group: "worker",
+  },
   visibilityTimeoutMs: {
     kind: "duration",
     env: "COMPACTER_VISIBILITY_TIMEOUT",

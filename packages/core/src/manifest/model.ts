@@ -111,6 +111,27 @@ export interface PartitionState {
   readonly leaseExpiresAt?: number;
   /** When the partition itself needs a job (a merge at day close, a commit to finish). */
   readonly dueAt?: string;
+  /**
+   * Epoch ms until which a job sent by the sweep may still be on the compaction queue: the
+   * sweep sends no other meanwhile. Cleared when the job ends (see compaction/failures.ts).
+   */
+  readonly queuedUntil?: number;
+  /** Present while the partition's compactions keep failing; cleared by the next success. */
+  readonly failing?: FailingMark;
+}
+
+/** A partition whose compaction failed (status's "failing partitions"; the problems index). */
+export interface FailingMark {
+  /** First failure of this streak. */
+  readonly since: string;
+  /** Failed attempts in a row (each receive of a job that failed counts). */
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly lastFailedAt: string;
+  /** The sweep sends the partition again from then on (exponential back-off). */
+  readonly nextRetryAt: string;
+  /** False when the last error can never succeed on retry (it went to the DLQ at once). */
+  readonly retryable: boolean;
 }
 
 export const PLAN_KIND = {

@@ -4,6 +4,7 @@ import type { DistrictSchema } from "../schema/columns.js";
 import type { FileTiming } from "../windows.js";
 import type {
   ConsumedFile,
+  FailingMark,
   FileStatus,
   GenerationRecord,
   InflightCommit,
@@ -159,6 +160,27 @@ export interface ManifestStore {
 
   /** `compacter retry`: a quarantined file becomes pending and due at `dueAt`; false if it was not quarantined. */
   requeueQuarantined(partition: PartitionId, key: string, dueAt: string, nowIso: string): Promise<boolean>;
+
+  // ── Job bookkeeping: queued and failing partitions (compaction/failures.ts decides) ──
+
+  /**
+   * The sweep's queued mark: sets `queuedUntil` only if no job is queued at `nowMs` (absent
+   * or expired), so two sweeps racing send one job; false when another already queued it.
+   */
+  markQueued(partition: PartitionId, untilMs: number, nowMs: number): Promise<boolean>;
+  /** Removes the queued mark (the send failed, or the job's message left the queue). */
+  clearQueued(partition: PartitionId): Promise<void>;
+  /**
+   * Writes the failing mark (the partition enters the problems index under `failing#`),
+   * removing the queued mark when the job will not come back.
+   */
+  recordFailure(partition: PartitionId, mark: FailingMark, options: { clearQueued: boolean }): Promise<void>;
+  /** A job for the partition ended well: the failing and queued marks go. */
+  clearFailure(partition: PartitionId): Promise<void>;
+  /** Failing partitions, longest-failing first (one Query of the problems index). */
+  listFailing(): Promise<PartitionState[]>;
+  /** `compacter retry --failing`: the next retry becomes `nowIso` and the queued mark goes; false if not failing. */
+  retryFailingNow(partition: PartitionId, nowIso: string): Promise<boolean>;
 
   // ── Per-district schema ───────────────────────────────────────────────────────────
 

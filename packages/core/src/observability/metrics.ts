@@ -76,6 +76,10 @@ export const METRICS = {
     description: "age past its due time of the oldest raw file not yet in the lake (0: nothing overdue)",
   },
   overdueFiles: count("OverdueFiles", "raw files past their due time and not yet in the lake"),
+  failingPartitions: count(
+    "FailingPartitions",
+    "partitions with due work whose compactions keep failing (retried with back-off; `compacter status` lists them)",
+  ),
   sweepErrors: count("SweepErrors", "sweeps that failed (they run again at the next interval)"),
 } as const satisfies Record<string, MetricSpec>;
 

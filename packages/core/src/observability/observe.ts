@@ -67,6 +67,10 @@ export function freshnessMetrics(freshness: LakeFreshness): MetricPoint[] {
   ];
 }
 
+export function failingMetrics(failingPartitions: number): MetricPoint[] {
+  return [point(METRICS.failingPartitions, failingPartitions)];
+}
+
 /**
  * One compaction job, timed, with its metrics published whatever happens: a job that
  * throws is published as outcome "failed" (and rethrown), so the worker's figures match
