@@ -30,6 +30,7 @@ export default $config({
     await import("./infra/functions.js");
     await import("./infra/schedule.js");
     await import("./infra/alarms.js");
+    await import("./infra/dashboard.js");
     const { workerEnvironment } = await import("./infra/environment.js");
     // The COMPACTER_* variables a CLI needs to work on this stage (`compacter backfill`,
     // `status`, `query`); SST writes them to .sst/outputs.json.

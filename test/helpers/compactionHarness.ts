@@ -99,6 +99,8 @@ export async function createCompactionHarness(
     threads: "2",
     tempDir,
     logLevel: "silent",
+    // Handlers run in-process write their EMF lines here, not into stdout (which in-process CLI calls capture).
+    metricsFile: join(tempDir, "metrics.emf.jsonl"),
     ...settings,
   };
   const config = stack.config(resources, applied);

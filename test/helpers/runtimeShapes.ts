@@ -1,3 +1,4 @@
+import { emfMetricsFor } from "@compacter/aws";
 import { silentLogger } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, Worker } from "@compacter/worker";
@@ -53,7 +54,12 @@ export async function startShape(
     };
   }
   Object.assign(process.env, h.env); // for in-process CLI calls (status, retry)
-  const runtime = createRuntime(h.config, { clients: stack.clients, log: silentLogger });
+  // Metrics where the Lambda shape's handlers write them: COMPACTER_METRICS_FILE, if the test set one.
+  const runtime = createRuntime(h.config, {
+    clients: stack.clients,
+    log: silentLogger,
+    ...(h.config.metricsFile ? { metrics: emfMetricsFor(h.config) } : {}),
+  });
   const engine = createDuckDbEngine();
   const sweeps: (readonly string[])[] = [];
   const worker = new Worker(runtime, engine, { onSweep: (result) => sweeps.push(result.sent) });

@@ -1,6 +1,6 @@
 /**
  * A stand-in for the globals SST's platform gives sst.config.ts (`sst`, `aws`, `$app`,
- * `$config`, `$interpolate`), so the program can run in a test and say what it would declare.
+ * `$config`, `$interpolate`, `$jsonStringify`), so the program can run in a test and say what it would declare.
  * It emulates nothing: every `new X(name, args)` and every call is recorded as written, and
  * every value read from a resource is a reference that prints as its path ("IngestQueue.arn").
  * Whether the arguments are valid is tsc's job (sst.test.ts); this checks their values.
@@ -82,6 +82,7 @@ export function installFakePlatform(stage: string): FakePlatform {
   globals.$config = (config: unknown) => config;
   globals.$interpolate = (strings: TemplateStringsArray, ...values: unknown[]) =>
     String.raw({ raw: strings }, ...values.map(String));
+  globals.$jsonStringify = (value: unknown) => JSON.stringify(describeValue(value));
 
   return {
     declarations,
@@ -103,5 +104,6 @@ export function installFakePlatform(stage: string): FakePlatform {
 
 export function removeFakePlatform(): void {
   const globals = globalThis as Record<string, unknown>;
-  for (const name of ["sst", "aws", "$app", "$config", "$interpolate"]) delete globals[name];
+  for (const name of ["sst", "aws", "$app", "$config", "$interpolate", "$jsonStringify"])
+    delete globals[name];
 }

@@ -4,6 +4,7 @@ export * from "./ingest/DeadLetters.js";
 export * from "./ingest/IngestConsumer.js";
 export * from "./ingest/processIngestMessages.js";
 export * from "./manifest/DynamoManifestStore.js";
+export * from "./metrics/EmfMetrics.js";
 export * from "./objects/S3ObjectStore.js";
 export * from "./queues/queueInfo.js";
 export * from "./queues/SqsJobQueue.js";

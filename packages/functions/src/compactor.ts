@@ -7,9 +7,10 @@ import {
   partitionLabel,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime, type Runtime } from "@compacter/worker";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { lambdaConfig } from "./lambdaConfig.js";
+import type { Runtime } from "@compacter/worker";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { invocationBudgetMs, invocationLog } from "./invocation.js";
+import { lambdaRuntime } from "./lambdaConfig.js";
 import { taskLauncherFromLinks } from "./taskLauncher.js";
 
 /**
@@ -20,25 +21,32 @@ import { taskLauncherFromLinks } from "./taskLauncher.js";
  * visibility timeout and moves it to the DLQ after maxReceiveCount receives, and the
  * partition is marked failing with a back-off for the sweep (handleCompactionJob). A job
  * that retrying cannot fix (an invalid body, a non-retryable error) goes to the DLQ at once.
+ * Each job publishes its metrics, its duration measured against the time the invocation had.
  */
 export function createCompactorHandler(
   runtime: Runtime,
   engine: CompactionEngine,
   handOver?: HandOver,
-): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  return async (event) => {
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
+  return async (event, context) => {
+    const log = invocationLog(runtime.log, context);
+    const observe = {
+      metrics: runtime.metrics,
+      budgetMs: invocationBudgetMs(context, runtime.config.compactionBudgetMs),
+    };
     const failures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
       try {
         const result = await handleCompactionJob(
-          runtime.compactionDeps(engine),
+          { ...runtime.compactionDeps(engine), log },
           { messageId: record.messageId, body: record.body, receiveCount },
           handOver,
+          observe,
         );
         if (result.action === "handedOver") continue;
         if (result.action === "done") {
-          runtime.log.info("compaction job done", {
+          log.info("compaction job done", {
             partition: partitionLabel(result.outcome.partition),
             status: result.outcome.status,
             plan: result.outcome.plan,
@@ -56,7 +64,7 @@ export function createCompactorHandler(
         }
         failures.push({ itemIdentifier: record.messageId });
       } catch (error) {
-        runtime.log.error("compaction job failed; it will be retried", {
+        log.error("compaction job failed; it will be retried", {
           messageId: record.messageId,
           error,
         });
@@ -73,9 +81,9 @@ let cold: { runtime: Runtime; engine: CompactionEngine; handOver: HandOver | und
  * One DuckDB instance per container, reused by warm invocations. With the Fargate task
  * linked, jobs estimated too big for this function (or whose last run timed out) go there.
  */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   if (!cold) {
-    const runtime = createRuntime(lambdaConfig(), { role: "compactor" });
+    const runtime = lambdaRuntime("compactor");
     const launcher = taskLauncherFromLinks(runtime.log);
     cold = {
       runtime,
@@ -83,7 +91,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       handOver: launcher ? { launcher, limits: functionLimits() } : undefined,
     };
   }
-  return createCompactorHandler(cold.runtime, cold.engine, cold.handOver)(event);
+  return createCompactorHandler(cold.runtime, cold.engine, cold.handOver)(event, context);
 }
 
 /** The running function's limits: what Lambda says about this container, else the deployed shape. */

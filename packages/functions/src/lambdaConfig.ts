@@ -1,4 +1,6 @@
+import { emfMetricsFor } from "@compacter/aws";
 import { type CompacterConfig, loadConfig, type SettingName } from "@compacter/core";
+import { createRuntime, type Runtime } from "@compacter/worker";
 import { Resource } from "sst";
 
 /**
@@ -9,7 +11,7 @@ import { Resource } from "sst";
  */
 const LINKS: readonly {
   readonly resource: string;
-  readonly property: "name" | "url";
+  readonly property: "name" | "url" | "stage";
   readonly setting: SettingName;
 }[] = [
   { resource: "ManifestTable", property: "name", setting: "manifestTable" },
@@ -18,6 +20,8 @@ const LINKS: readonly {
   { resource: "CompactionQueue", property: "url", setting: "compactionQueueUrl" },
   { resource: "IngestDlq", property: "url", setting: "ingestDlqUrl" },
   { resource: "CompactionDlq", property: "url", setting: "compactionDlqUrl" },
+  // SST links every function to its app: the stage names the metrics' Stage dimension.
+  { resource: "App", property: "stage", setting: "stage" },
 ];
 
 export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): CompacterConfig {
@@ -37,4 +41,10 @@ function linked(resource: string, property: string): string | undefined {
     // Not linked to this function (SST throws on access): the environment decides.
     return undefined;
   }
+}
+
+/** A role's runtime on Lambda: its config, and metrics as EMF lines on stdout (CloudWatch extracts them). */
+export function lambdaRuntime(role: string): Runtime {
+  const config = lambdaConfig();
+  return createRuntime(config, { role, metrics: emfMetricsFor(config) });
 }

@@ -1,19 +1,24 @@
 import {
+  METRICS,
   partitionLabel,
+  point,
   removeOrphans,
   retryPolicyOf,
   type SweepOutcome,
   sweepDuePartitions,
   systemClock,
 } from "@compacter/core";
-import { createRuntime, type Runtime } from "@compacter/worker";
-import { lambdaConfig } from "./lambdaConfig.js";
+import type { Runtime } from "@compacter/worker";
+import type { Context } from "aws-lambda";
+import { invocationLog } from "./invocation.js";
+import { lambdaRuntime } from "./lambdaConfig.js";
 
 /**
  * The scheduled sweep (a Cron, every minute): due partitions → one job each on the
  * compaction queue. Once an hour it also removes orphans (staged outputs of crashed
  * attempts, unreferenced lake files) — listing the lake every minute would cost LIST
- * requests for nothing.
+ * requests for nothing. Every run publishes lake freshness (from the due index), so the
+ * headline figure is there even when nothing else runs.
  */
 export interface SweepResult {
   readonly partitions: number;
@@ -22,27 +27,38 @@ export interface SweepResult {
   /** Due partitions not sent: a job already queued or in progress, or failing and backing off. */
   readonly held: SweepOutcome["held"];
   readonly dueEntries: number;
+  /** Seconds past due of the oldest raw file not yet in the lake (0: nothing overdue). */
+  readonly lakeFreshnessSeconds: number;
   readonly orphansRemoved?: number;
 }
 
 export function createSweepHandler(
   runtime: Runtime,
   orphanMinute = 0,
-): (event?: unknown) => Promise<SweepResult> {
-  return async () => {
-    const { store, jobs, log, objects, config } = runtime;
+): (event?: unknown, context?: Context) => Promise<SweepResult> {
+  return async (_event, context) => {
+    const { store, jobs, objects, config, metrics } = runtime;
+    const log = invocationLog(runtime.log, context);
     const swept = await sweepDuePartitions({
       store,
       queue: jobs,
       clock: systemClock,
       log,
       retry: retryPolicyOf(config),
+      metrics,
+    }).catch((error: unknown) => {
+      metrics.publish([point(METRICS.sweepErrors, 1)]);
+      log.error("sweep failed; EventBridge retries it twice, then the next scheduled run tries again", {
+        error,
+      });
+      throw error;
     });
     const result: SweepResult = {
       partitions: swept.partitions.length,
       sent: swept.partitions.map(partitionLabel),
       held: swept.held,
       dueEntries: swept.dueEntries,
+      lakeFreshnessSeconds: swept.freshness.ageMs / 1000,
     };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });
@@ -50,14 +66,16 @@ export function createSweepHandler(
   };
 }
 
-let cold: { runtime: Runtime; handle: (event?: unknown) => Promise<SweepResult> } | undefined;
+let cold:
+  | { runtime: Runtime; handle: (event?: unknown, context?: Context) => Promise<SweepResult> }
+  | undefined;
 
-export async function handler(event?: unknown): Promise<SweepResult> {
+export async function handler(event?: unknown, context?: Context): Promise<SweepResult> {
   if (!cold) {
-    const runtime = createRuntime(lambdaConfig(), { role: "sweep" });
+    const runtime = lambdaRuntime("sweep");
     cold = { runtime, handle: createSweepHandler(runtime) };
   }
-  return cold.handle(event);
+  return cold.handle(event, context);
 }
 
 /** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */

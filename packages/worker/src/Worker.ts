@@ -1,9 +1,13 @@
 import type { MessageDisposition } from "@compacter/aws";
 import { CompactionConsumer, IngestConsumer } from "@compacter/aws";
 import {
+  type Clock,
   type CompactionEngine,
   type CompactionOutcome,
+  type LakeFreshness,
+  METRICS,
   partitionLabel,
+  point,
   removeOrphans,
   retryPolicyOf,
   sweepDuePartitions,
@@ -27,11 +31,14 @@ export interface WorkerOptions {
   readonly roles?: Partial<WorkerRoles>;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
   readonly onIngestBatch?: (dispositions: readonly MessageDisposition[]) => void;
+  /** What the sweep takes as now (tests move it instead of sleeping). @defaultvalue systemClock */
+  readonly clock?: Clock;
   readonly onSweep?: (result: {
     partitions: number;
     dueEntries: number;
     /** "day/district" of each partition a job was sent for. */
     sent: readonly string[];
+    freshness: LakeFreshness;
   }) => void;
 }
 
@@ -43,6 +50,7 @@ export class Worker {
   private sweepRunning?: Promise<void>;
   private lastOrphanSweepMs = 0;
   private readonly sweepStats = { sweeps: 0, jobsSent: 0, orphansRemoved: 0, errors: 0 };
+  private readonly clock: Clock;
 
   constructor(
     private readonly runtime: Runtime,
@@ -50,6 +58,7 @@ export class Worker {
     private readonly options: WorkerOptions = {},
   ) {
     const roles = { ingest: true, sweep: true, compaction: true, ...options.roles };
+    this.clock = options.clock ?? systemClock;
     const { config, clients, store, log } = runtime;
     if (roles.ingest) {
       requireSetting(config.ingestQueueUrl, "ingestQueueUrl (COMPACTER_INGEST_QUEUE_URL)");
@@ -58,6 +67,7 @@ export class Worker {
         queueUrl: config.ingestQueueUrl,
         ingest: { store, config, log: log.child({ role: "ingest" }) },
         deadLetters: runtime.ingestDeadLetters,
+        metrics: runtime.metrics,
         ...(options.onIngestBatch ? { onBatch: options.onIngestBatch } : {}),
       });
     }
@@ -69,6 +79,7 @@ export class Worker {
         queueUrl: config.compactionQueueUrl,
         deps: { ...deps, log: log.child({ role: "compactor" }) },
         deadLetters: runtime.compactionDeadLetters,
+        metrics: runtime.metrics,
         ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
       });
     }
@@ -102,15 +113,16 @@ export class Worker {
 
   /** One sweep now (tests, `compacter compact --due`). */
   async sweepOnce(): Promise<void> {
-    const { store, jobs, log, config, objects } = this.runtime;
+    const { store, jobs, log, config, objects, metrics } = this.runtime;
     const sweepLog = log.child({ role: "sweep" });
     try {
       const result = await sweepDuePartitions({
         store,
         queue: jobs,
-        clock: systemClock,
+        clock: this.clock,
         log: sweepLog,
         retry: retryPolicyOf(config),
+        metrics,
       });
       this.sweepStats.sweeps += 1;
       this.sweepStats.jobsSent += result.partitions.length;
@@ -118,15 +130,17 @@ export class Worker {
         partitions: result.partitions.length,
         dueEntries: result.dueEntries,
         sent: result.partitions.map(partitionLabel),
+        freshness: result.freshness,
       });
-      const now = systemClock.now();
+      const now = this.clock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {
         this.lastOrphanSweepMs = now;
-        const removed = await removeOrphans({ store, objects, config, clock: systemClock, log: sweepLog });
+        const removed = await removeOrphans({ store, objects, config, clock: this.clock, log: sweepLog });
         this.sweepStats.orphansRemoved += removed.staged.length + removed.lake.length;
       }
     } catch (error) {
       this.sweepStats.errors += 1;
+      metrics.publish([point(METRICS.sweepErrors, 1)]);
       sweepLog.error("sweep failed; trying again at the next interval", { error });
     }
   }

@@ -14,6 +14,9 @@ import {
   createLogger,
   type FaultInjector,
   type Logger,
+  type LogSink,
+  type Metrics,
+  noMetrics,
   systemClock,
 } from "@compacter/core";
 import { faultsFromEnv } from "./faults.js";
@@ -26,6 +29,8 @@ import { faultsFromEnv } from "./faults.js";
 export interface Runtime {
   readonly config: CompacterConfig;
   readonly log: Logger;
+  /** Where every role publishes its metrics (EMF lines; see packages/core/src/observability). */
+  readonly metrics: Metrics;
   readonly clients: AwsClients;
   readonly store: DynamoManifestStore;
   readonly objects: S3ObjectStore;
@@ -44,7 +49,14 @@ export interface Runtime {
 export interface RuntimeOptions {
   readonly clients?: AwsClients;
   readonly log?: Logger;
+  /**
+   * Where metrics go: the roles' entry points (Lambda handlers, `compacter run`, `compacter
+   * dev`) pass an EmfMetrics; one-off commands publish nothing. @defaultvalue noMetrics
+   */
+  readonly metrics?: Metrics;
   readonly faults?: FaultInjector;
+  /** Where log lines go when `log` is not given (default: stderr, as JSON). */
+  readonly logSink?: LogSink;
   /** Added to every log line ("ingest", "compactor", …). */
   readonly role?: string;
 }
@@ -58,6 +70,7 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
     createLogger({
       level: config.logLevel,
       fields: options.role ? { role: options.role, worker: workerId } : { worker: workerId },
+      ...(options.logSink ? { sink: options.logSink } : {}),
     });
   const store = new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable });
   const objects = new S3ObjectStore(clients.s3);
@@ -67,6 +80,7 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
   return {
     config,
     log,
+    metrics: options.metrics ?? noMetrics,
     clients,
     store,
     objects,

@@ -1,13 +1,18 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { SETTINGS, type SettingName } from "@compacter/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DynamoManifestStore, EmfMetrics } from "@compacter/aws";
+import { createLogger, METRICS, SETTINGS, type SettingName } from "@compacter/core";
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { createRuntime } from "@compacter/worker";
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type CompactionHarness,
   createCompactionHarness,
   expectedRows,
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
+import { parseEmf, valuesOf } from "../../helpers/emf.js";
 import { useLocalStack } from "../../helpers/localStack.js";
 import { sqsEvent } from "../../helpers/sqsEvent.js";
 import { hoursAgo } from "../../helpers/time.js";
@@ -121,6 +126,92 @@ describe("the sweep and compactor handlers", () => {
     expect(failing[0]?.failing).toMatchObject({ attempts: 1, retryable: false });
     expect(failing[0]?.failing?.lastError).toMatch(/ObjectNotFoundError: s3:\/\/.* does not exist/);
     expect((await h.runtime.store.getPartition(kdcb))?.failing).toBeUndefined();
+  });
+});
+
+describe("what one invocation writes", () => {
+  let h: CompactionHarness;
+  beforeAll(async () => {
+    h = await createCompactionHarness(stack, "lambda-observe");
+  });
+  afterAll(() => h.close());
+
+  function lambdaContext(awsRequestId: string, remainingMs: number): Context {
+    return { awsRequestId, getRemainingTimeInMillis: () => remainingMs } as Context;
+  }
+
+  function observedRuntime(wrapStore: (store: DynamoManifestStore) => DynamoManifestStore = (s) => s) {
+    const logs: Record<string, unknown>[] = [];
+    const emf: string[] = [];
+    const runtime = createRuntime(h.config, {
+      clients: stack.clients,
+      log: createLogger({ level: "debug", sink: (line) => logs.push(JSON.parse(line)) }),
+      metrics: new EmfMetrics({ stage: "test", write: (line) => emf.push(line) }),
+    });
+    return { runtime: { ...runtime, store: wrapStore(runtime.store) }, logs, emf };
+  }
+
+  it("puts the request id and cold start on every log line, and times the job against the invocation", async () => {
+    // A fresh module graph: this container has not been invoked yet.
+    vi.resetModules();
+    const { createCompactorHandler } = await import("../../../packages/functions/src/compactor.js");
+    const summary = await h.simulate({ districts: ["BRCB"], hours: 1, startHourMs: hoursAgo(3) });
+    const [partition] = partitionsOf(summary);
+    if (!partition) throw new Error("one partition expected");
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the 1 s late debounce
+    const { runtime, logs, emf } = observedRuntime();
+    const engine = createDuckDbEngine();
+    try {
+      const handle = createCompactorHandler(runtime, engine);
+      const job = { messageId: "j1", body: JSON.stringify(partition) };
+      await handle(sqsEvent([job], COMPACTION_QUEUE), lambdaContext("req-cold", 120_000));
+      const coldLines = logs.length;
+      await handle(
+        sqsEvent([{ ...job, messageId: "j2" }], COMPACTION_QUEUE),
+        lambdaContext("req-warm", 60_000),
+      );
+
+      expect(coldLines).toBeGreaterThan(0);
+      expect(logs.slice(0, coldLines).every((l) => l.requestId === "req-cold" && l.coldStart === true)).toBe(
+        true,
+      );
+      expect(logs.slice(coldLines).every((l) => l.requestId === "req-warm" && l.coldStart === false)).toBe(
+        true,
+      );
+      expect(logs.some((l) => l.msg === "generation committed" && l.partition && l.generation === 1)).toBe(
+        true,
+      );
+    } finally {
+      await engine.close();
+    }
+    const data = parseEmf(emf);
+    expect(valuesOf(data, METRICS.compactions.name, { Plan: "append", Outcome: "committed" })).toEqual([1]);
+    expect(valuesOf(data, METRICS.compactions.name, { Plan: "none", Outcome: "nothing" })).toEqual([1]);
+    const [first, second] = valuesOf(data, METRICS.compactionDuration.name);
+    expect(valuesOf(data, METRICS.compactionTimeoutUsed.name)).toEqual([
+      Math.round((10_000 * (first ?? 0)) / 120_000) / 100,
+      Math.round((10_000 * (second ?? 0)) / 60_000) / 100,
+    ]);
+  });
+
+  it("a sweep publishes lake freshness, and a failed sweep publishes SweepErrors and fails the invocation", async () => {
+    const { createSweepHandler } = await import("../../../packages/functions/src/sweep.js");
+    const healthy = observedRuntime();
+    const result = await createSweepHandler(healthy.runtime, -1)(undefined, lambdaContext("s1", 60_000));
+    expect(valuesOf(parseEmf(healthy.emf), METRICS.lakeFreshness.name)).toEqual([
+      result.lakeFreshnessSeconds,
+    ]);
+    expect(healthy.logs.every((l) => l.requestId === "s1")).toBe(true);
+
+    const broken = observedRuntime((store) =>
+      Object.assign(Object.create(store) as DynamoManifestStore, {
+        listDue: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
+      }),
+    );
+    await expect(
+      createSweepHandler(broken.runtime, -1)(undefined, lambdaContext("s2", 60_000)),
+    ).rejects.toThrow(/ProvisionedThroughput/);
+    expect(valuesOf(parseEmf(broken.emf), METRICS.sweepErrors.name)).toEqual([1]);
   });
 });
 

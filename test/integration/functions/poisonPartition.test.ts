@@ -1,3 +1,6 @@
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CreateBucketCommand, DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { getQueueDepth } from "@compacter/aws";
 import { partitionLabel } from "@compacter/core";
@@ -9,6 +12,7 @@ import {
   expectedRows,
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
+import { parseEmf, valuesOf } from "../../helpers/emf.js";
 import { useLocalStack } from "../../helpers/localStack.js";
 import {
   RUNTIME_SHAPES,
@@ -25,7 +29,10 @@ import { hoursAgo } from "../../helpers/time.js";
  * deployed, time scaled) and the long-running worker. Its job is received exactly
  * maxReceiveCount times and lands in the DLQ, the sweep sends it again only once per
  * back-off step, status shows it failing, and once the bucket is back it converges to
- * exactly the simulated rows at the next back-off, with no one acting.
+ * exactly the simulated rows at the next back-off, with no one acting. Meanwhile the
+ * sweep's metrics (the EMF lines either shape writes) show the partition failing and the
+ * lake falling behind — what FailingPartitionsAlarm and LakeFreshnessAlarm watch — then
+ * both back at 0.
  */
 const stack = useLocalStack();
 
@@ -36,17 +43,21 @@ interface StatusFailing {
 describe.each(RUNTIME_SHAPES)("a poison partition, runtime %s", (shape) => {
   let h: CompactionHarness;
   let running: RunningShape;
+  const metricsFile = join(tmpdir(), `compacter-poison-${shape}-${process.pid}.emf.jsonl`);
+  const sweepFigure = (name: string) => valuesOf(parseEmf(readFileSync(metricsFile, "utf8")), name);
   beforeAll(async () => {
     h = await createCompactionHarness(stack, `poison-${shape}`, {
       ...SHAPE_SETTINGS,
       failureBackoffBaseMs: "3s",
       failureBackoffCapMs: "6s",
+      metricsFile,
     });
     running = await startShape(shape, stack, h);
   });
   afterAll(async () => {
     await running?.stop();
     await h?.close();
+    rmSync(metricsFile, { force: true });
   });
 
   it("reaches the DLQ after maxReceiveCount receives, is not stormed, and heals at the next back-off", async () => {
@@ -90,6 +101,8 @@ describe.each(RUNTIME_SHAPES)("a poison partition, runtime %s", (shape) => {
     expect(status.failing).toHaveLength(1);
     expect(status.failing[0]).toMatchObject({ day: partition.day, district: partition.district });
     expect(status.failing[0]?.lastError).toMatch(/bucket/i);
+    expect(Math.max(...sweepFigure("FailingPartitions"))).toBe(1);
+    expect(Math.max(...sweepFigure("LakeFreshness"))).toBeGreaterThan(0);
 
     // The user puts the bucket back; nobody retries anything.
     await stack.clients.s3.send(new CreateBucketCommand({ Bucket: config.lakeBucket }));
@@ -107,6 +120,11 @@ describe.each(RUNTIME_SHAPES)("a poison partition, runtime %s", (shape) => {
       (await h.runtime.store.listFailing()).length === 0 ? true : undefined,
     );
     expect((await json<StatusFailing>("status", "--json")).failing).toEqual([]);
+    await eventually("a sweep to publish the recovery", async () =>
+      sweepFigure("FailingPartitions").at(-1) === 0 && sweepFigure("LakeFreshness").at(-1) === 0
+        ? true
+        : undefined,
+    );
 
     process.stderr.write(
       `poison partition (${shape}): ${JSON.stringify({

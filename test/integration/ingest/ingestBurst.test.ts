@@ -150,6 +150,13 @@ describe("a burst of 5,000 notifications over 2 districts × 24 hours", () => {
     // Every hour of 2025 is long past: all four partitions are due now.
     expect(status.partitionsDueNow).toBe(4);
     expect(status.oldestPending.arrivedAt).toBe("2025-12-11T04:30:00.000Z");
+    // Nothing compacted yet: the lake is as far behind as the first on-time file's window
+    // (04:00–05:00 UTC, closed at 06:00 with the default closeAfter of 60 min).
+    expect(status.lakeFreshness).toEqual({
+      oldestDueAt: "2025-12-11T06:00:00.000Z",
+      ageMs: Date.parse(status.now) - Date.parse("2025-12-11T06:00:00.000Z"),
+      overdueFiles: NOTIFICATIONS,
+    });
     expect(status.queues.ingest).toMatchObject({ configured: true, visible: 0, inFlight: 0 });
     expect(status.queues.ingestDlq).toMatchObject({ configured: true, visible: 0 });
     expect(status.queues.compaction).toMatchObject({ configured: true, visible: 0 });

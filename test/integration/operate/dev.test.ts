@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseEnvFile } from "@compacter/local";
 import type { SimulationSummary } from "@compacter/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import {
   type Running,
   spawnCompacter,
 } from "../../helpers/cli.js";
+import { parseEmf, sum, valuesOf } from "../../helpers/emf.js";
 
 /**
  * `compacter dev` as a newcomer runs it (`npm start`): the stack, the worker and the demo
@@ -112,6 +113,20 @@ describe("compacter dev", () => {
       expect(dev.stderr()).toContain("compacted hiveperiod=");
       expect(dev.stdout()).not.toContain("Sample answer");
       expect(dev.stderr()).toMatch(/ops console: http:\/\/127\.0\.0\.1:\d+\//);
+      // The live line carries lake freshness; the metrics are EMF lines beside the env file.
+      await eventually("the live line to show the lake caught up", async () =>
+        dev.stderr().includes("lake freshness: 0 s (nothing overdue)") ? true : undefined,
+      );
+      const metricsFile = join(dirname(envFile), "metrics.emf.jsonl");
+      const metrics = await eventually("the ingest metrics in the metrics file", async () => {
+        const complete = (await readFile(metricsFile, "utf8")).split("\n").slice(0, -1);
+        const data = parseEmf(complete);
+        return sum(valuesOf(data, "FilesIngested")) === summary.totals.uploads ? data : undefined;
+      });
+      // At least: a day that closed meanwhile is merged, which reads and writes its rows again.
+      expect(sum(valuesOf(metrics, "RowsOut", { Stage: "local" }))).toBeGreaterThanOrEqual(
+        summary.expected.rows,
+      );
 
       await ctrlC(dev, env, tmp);
       expect(dev.stderr()).toContain("stopping the local stack");

@@ -1,6 +1,6 @@
 import type { PartitionState, RawFileRecord, RejectedFileRecord } from "@compacter/core";
 import { describe, expect, it } from "vitest";
-import { buildGrid, cellState, lakeFreshnessMs } from "../../../packages/cli/src/ui/healthGrid.js";
+import { buildGrid, cellState } from "../../../packages/cli/src/ui/healthGrid.js";
 
 function state(day: string, district: string, generation: number, rows = 10): PartitionState {
   return {
@@ -86,21 +86,5 @@ describe("buildGrid", () => {
       failing: new Set(["2025-12-12/BRCB"]),
     });
     expect(grid.cells[0]?.state).toBe("failing");
-  });
-});
-
-describe("lakeFreshnessMs", () => {
-  const now = Date.parse("2025-12-12T10:00:00.000Z");
-  it("is how far past due the oldest pending file is", () => {
-    expect(lakeFreshnessMs(["2025-12-12T09:59:00.000Z", "2025-12-12T09:30:00.000Z", undefined], now)).toEqual(
-      {
-        overdueMs: 30 * 60_000,
-        oldestDueAt: "2025-12-12T09:30:00.000Z",
-      },
-    );
-  });
-  it("is 0 when nothing pending is due yet, or nothing is pending", () => {
-    expect(lakeFreshnessMs(["2025-12-12T10:05:00.000Z"], now).overdueMs).toBe(0);
-    expect(lakeFreshnessMs([], now)).toEqual({ overdueMs: 0, oldestDueAt: null });
   });
 });

@@ -5,6 +5,8 @@ import {
   decodeCompactionJob,
   handleCompactionJob,
   InvalidEventError,
+  type Metrics,
+  noMetrics,
   partitionLabel,
 } from "@compacter/core";
 import { Consumer } from "sqs-consumer";
@@ -26,6 +28,8 @@ export interface CompactionConsumerOptions {
   readonly queueUrl: string;
   readonly deps: CompactionDeps;
   readonly deadLetters: DeadLetters;
+  /** Each job publishes its metrics; its duration is measured against `compactionBudgetMs`. */
+  readonly metrics?: Metrics;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
 }
 
@@ -94,7 +98,15 @@ export class CompactionConsumer {
     const body = message.Body ?? "";
     const messageId = message.MessageId ?? "";
     const receiveCount = Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
-    const result = await handleCompactionJob(this.options.deps, { messageId, body, receiveCount });
+    const result = await handleCompactionJob(
+      this.options.deps,
+      { messageId, body, receiveCount },
+      undefined,
+      {
+        metrics: this.options.metrics ?? noMetrics,
+        budgetMs: this.options.deps.config.compactionBudgetMs,
+      },
+    );
     if (result.action === "retry") throw result.error; // left on the queue: SQS redelivers it
     if (result.action === "deadLetter") {
       if (result.error instanceof InvalidEventError) this.outcomes.invalid += 1;

@@ -4,7 +4,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { IngestDeps, IngestOutcome } from "@compacter/core";
+import type { IngestDeps, IngestOutcome, Metrics } from "@compacter/core";
 import { Consumer } from "sqs-consumer";
 import type { DeadLetters } from "./DeadLetters.js";
 import { type MessageDisposition, processIngestMessages } from "./processIngestMessages.js";
@@ -30,6 +30,7 @@ export interface IngestConsumerOptions {
     };
   };
   readonly deadLetters: DeadLetters;
+  readonly metrics?: Metrics;
   /** Called after each batch (progress, tests). */
   readonly onBatch?: (dispositions: readonly MessageDisposition[]) => void;
 }
@@ -163,7 +164,11 @@ export class IngestConsumer {
   private async handleBatch(messages: Message[]): Promise<MessageDisposition[]> {
     const dispositions = await processIngestMessages(
       messages.map((m) => ({ messageId: m.MessageId ?? "", body: m.Body ?? "" })),
-      { ...this.options.ingest, deadLetters: this.options.deadLetters },
+      {
+        ...this.options.ingest,
+        deadLetters: this.options.deadLetters,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      },
     );
     this.count(dispositions);
     await this.backOffRetries(messages, dispositions);

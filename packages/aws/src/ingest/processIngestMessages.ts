@@ -3,6 +3,8 @@ import {
   type IngestDeps,
   type IngestMessageResult,
   InvalidEventError,
+  ingestMetrics,
+  type Metrics,
 } from "@compacter/core";
 import type { DeadLetters } from "./DeadLetters.js";
 
@@ -26,6 +28,8 @@ export type MessageDisposition =
 
 export interface ProcessDeps extends IngestDeps {
   readonly deadLetters: DeadLetters;
+  /** Each batch publishes its record outcomes (files ingested, duplicate, stale, rejected, removed). */
+  readonly metrics?: Metrics;
 }
 
 export async function processIngestMessages(
@@ -34,7 +38,11 @@ export async function processIngestMessages(
 ): Promise<MessageDisposition[]> {
   // Messages of a batch are independent (the manifest orders events by sequencer), so
   // they run concurrently; records inside one message run in order.
-  return Promise.all(messages.map((message) => processOne(message, deps)));
+  const dispositions = await Promise.all(messages.map((message) => processOne(message, deps)));
+  deps.metrics?.publish(
+    ingestMetrics(dispositions.flatMap((d) => (d.status === "done" ? d.result.records : []))),
+  );
+  return dispositions;
 }
 
 async function processOne(message: IngestMessage, deps: ProcessDeps): Promise<MessageDisposition> {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { readableLogSink } from "../readableLogs.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
 /**
@@ -18,11 +19,18 @@ export function registerRun(program: Command): Command {
     async (flags: { ingest: boolean; sweep: boolean; compaction: boolean } & Record<string, unknown>) => {
       const config = configFromFlags(flags);
       // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
-      const [{ createDuckDbEngine }, { createRuntime, Worker }] = await Promise.all([
+      const [{ createDuckDbEngine }, { createRuntime, Worker }, { emfMetricsFor }] = await Promise.all([
         import("@compacter/duckdb"),
         import("@compacter/worker"),
+        import("@compacter/aws"),
       ]);
-      const runtime = createRuntime(config, { role: "worker" });
+      const runtime = createRuntime(config, {
+        role: "worker",
+        // EMF lines on stdout (logs are on stderr); on ECS/EC2, ship stdout with the CloudWatch
+        // agent or FireLens and CloudWatch extracts the same metrics the Lambdas publish.
+        metrics: emfMetricsFor(config),
+        ...(process.stderr.isTTY ? { logSink: readableLogSink() } : {}),
+      });
       const engine = createDuckDbEngine({ slots: config.compactionConcurrency });
       const worker = new Worker(runtime, engine, {
         roles: { ingest: flags.ingest, sweep: flags.sweep, compaction: flags.compaction },

@@ -6,6 +6,8 @@ import {
   type FailingMark,
   FILE_STATUS,
   formatDuration,
+  type LakeFreshness,
+  lakeFreshness,
   type PartitionState,
 } from "@compacter/core";
 import type { Command } from "commander";
@@ -15,18 +17,19 @@ import { countDueFiles, withManifest } from "./manifest.js";
 
 /**
  * `compacter status`: what an operator checks first when something is off — the queues
- * (is ingest keeping up, is anything dead-lettered), the due work, the partitions whose
- * compactions keep failing (error, attempts, next retry), and the files that need a person
- * (quarantined, rejected).
+ * (is ingest keeping up, is anything dead-lettered), lake freshness (the dashboard's
+ * headline figure, computed the same way the sweep computes it), the due work, the
+ * partitions whose compactions keep failing (error, attempts, next retry), and the files
+ * that need a person (quarantined, rejected).
  */
 export function registerStatus(program: Command): Command {
   return addSettingFlags(
     program
       .command("status")
       .description(
-        "Queue depths (ingest, compaction and their DLQs), partitions due now, pending / late / quarantined / " +
-          "rejected counts, the oldest pending file, pending files per partition, and failing partitions " +
-          "(last error, attempts, next retry)",
+        "Queue depths (ingest, compaction and their DLQs), lake freshness, partitions due now, pending / late / " +
+          "quarantined / rejected counts, the oldest pending file, pending files per partition, and failing " +
+          "partitions (last error, attempts, next retry)",
       )
       .option("--json", "print JSON"),
     ["manifestTable", "ingestQueueUrl", "ingestDlqUrl", "compactionQueueUrl", "compactionDlqUrl"],
@@ -91,6 +94,8 @@ export async function queueDepths(
 export interface StatusReport {
   readonly now: string;
   readonly queues: Record<QueueName, QueueReport>;
+  /** Age past due of the oldest raw file not yet in the lake: the LakeFreshness metric, in ms. */
+  readonly lakeFreshness: LakeFreshness;
   /** Partitions with anything due at or before now (files, a merge, a commit to finish). */
   readonly partitionsDueNow: number;
   readonly counts: {
@@ -141,6 +146,7 @@ export function buildReport(input: {
   return {
     now,
     queues: input.queues,
+    lakeFreshness: lakeFreshness(input.due, input.nowMs),
     partitionsDueNow: partitions.filter((p) => p.dueNow).length,
     counts: {
       pending: pendingFiles.length,
@@ -183,8 +189,11 @@ function printHuman(report: StatusReport): void {
   const age = report.oldestPending
     ? `${formatAge(report.oldestPending.ageMs)} (${report.oldestPending.arrivedAt})`
     : "";
+  const freshness = report.lakeFreshness;
   printTable([
     {
+      "lake freshness": freshness.overdueFiles === 0 ? "0 (nothing overdue)" : formatAge(freshness.ageMs),
+      overdue: freshness.overdueFiles,
       "due now": report.partitionsDueNow,
       pending: report.counts.pending,
       late: report.counts.late,

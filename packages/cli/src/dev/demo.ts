@@ -1,4 +1,4 @@
-import type { CompacterConfig, ManifestStore, PartitionId } from "@compacter/core";
+import { type CompacterConfig, lakeFreshness, type ManifestStore, type PartitionId } from "@compacter/core";
 import type { LocalStack } from "@compacter/local";
 import { runSimulation, type SimulationSummary, s3Sink } from "@compacter/simulator";
 import { endProgress, progressLine } from "../output.js";
@@ -58,12 +58,12 @@ export async function runDemo(ctx: DemoContext): Promise<DemoResult | undefined>
   const { stack, config, size, signal } = ctx;
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
-  const live = { uploaded: 0, uploads: 0, lakeRows: 0, due: 0, lagMs: 0, expected: 0 };
+  const live = { uploaded: 0, uploads: 0, lakeRows: 0, due: 0, lagMs: 0, freshnessMs: 0, expected: 0 };
   const line = () =>
     `demo: ${live.uploaded}/${live.uploads || "?"} files uploaded · ${ctx.counters.filesIngested} ingested · ` +
     `${live.due} partition${live.due === 1 ? "" : "s"} due · ${ctx.counters.generations} compacted · ` +
     `${thousands(live.lakeRows)}/${live.expected ? thousands(live.expected) : "?"} rows in the lake · ` +
-    `lag ${Math.round(live.lagMs / 1000)}s`;
+    `lag ${Math.round(live.lagMs / 1000)}s · lake freshness ${Math.floor(live.freshnessMs / 1000)}s`;
   let lastPlain = "";
   let lastPlainAt = 0;
   const show = () => {
@@ -161,7 +161,7 @@ export async function printSampleAnswer(ctx: DemoContext, result: DemoResult): P
 async function poll(
   ctx: DemoContext,
   partitions: readonly PartitionId[],
-  live: { lakeRows: number; due: number; lagMs: number },
+  live: { lakeRows: number; due: number; lagMs: number; freshnessMs: number },
 ): Promise<void> {
   const nowMs = Date.now();
   const [due, states] = await Promise.all([
@@ -176,6 +176,8 @@ async function poll(
     .map((d) => Date.parse(d.arrivedAt ?? ""));
   live.due = dueNow.size;
   live.lagMs = arrivals.length > 0 ? Math.max(0, nowMs - Math.min(...arrivals)) : 0;
+  // The dashboard's headline figure: how long past due the oldest file not in the lake is.
+  live.freshnessMs = lakeFreshness(due, nowMs).ageMs;
   live.lakeRows = states.reduce((n, s) => n + (s?.rows ?? 0), 0);
 }
 

@@ -1,12 +1,14 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { getQueueDepth, type MessageDisposition } from "@compacter/aws";
+import { emfMetricsFor, getQueueDepth, type MessageDisposition } from "@compacter/aws";
 import {
   type CompactionOutcome,
   createLogger,
   flagName,
   formatBytes,
+  type LakeFreshness,
+  lakeFreshness,
   loadConfig,
   partitionLabel,
   SETTINGS,
@@ -16,6 +18,7 @@ import { createDuckDbEngine } from "@compacter/duckdb";
 import { formatEnvFile, type LocalStack, parseEnvFile, writeEnvFile } from "@compacter/local";
 import { createRuntime, Worker } from "@compacter/worker";
 import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.js";
+import { readableLogSink } from "../readableLogs.js";
 import { configFromFlags } from "../settingsFlags.js";
 import { connectionHelp } from "./connectionHelp.js";
 import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
@@ -35,6 +38,9 @@ export const DEMO_WINDOWS = {
 } as const satisfies Partial<Record<SettingName, string>>;
 
 const WATCH_INTERVAL_MS = 2_000;
+
+/** Beside the env file (default .compacter/), unless COMPACTER_METRICS_FILE says otherwise. */
+export const METRICS_FILE = "metrics.emf.jsonl";
 
 export async function runDev(flags: DevFlags): Promise<void> {
   const envFile = resolve(flags.envFile ?? flags.writeEnv ?? DEFAULT_ENV_FILE);
@@ -111,16 +117,22 @@ export async function runDev(flags: DevFlags): Promise<void> {
         // Quiet by default: the progress line and notes say what happens; warnings still show.
         level: dev.env[SETTINGS.logLevel.env] ?? "warn",
         fields: { role: "worker", worker: `dev/${process.pid}` },
-        sink: (line) => process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${line}\n`),
+        // On a terminal: readable lines, each clearing the live status line first.
+        ...(tty ? { sink: readableLogSink((text) => process.stderr.write(`\r\x1b[2K${text}`)) } : {}),
       });
-      const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log });
+      // The metrics every runtime publishes, as the EMF lines CloudWatch would ingest, in a
+      // file beside the env file: stdout and the terminal stay readable, tests and jq can read them.
+      const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
+      const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
+      const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
       const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
       let demoRunning = withDemo;
       if (flags.runtime === "lambda") {
         const { startLambdaShape } = await import("./startLambdaShape.js");
         const lambda = await startLambdaShape({
           stack: dev.stack,
-          env: dev.env,
+          // The handlers write their EMF lines where the worker would.
+          env: { ...dev.env, [SETTINGS.metricsFile.env]: metricsFile },
           config: workerConfig,
           log,
           counters,
@@ -162,6 +174,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
         });
         note("worker running: ingest, sweep and compaction (DuckDB)");
       }
+      note(`metrics (EMF lines, as CloudWatch receives them) go to ${shown(metricsFile)}`);
 
       if (withDemo) {
         const demo = {
@@ -191,7 +204,10 @@ export async function runDev(flags: DevFlags): Promise<void> {
         }
       }
       if (!shutdown.signal.aborted) note("running; Ctrl-C stops everything");
-      await watchIngestQueue(dev.stack, shutdown.signal);
+      // Lake freshness on the live line, computed as the sweep and `compacter status` compute it.
+      await watchIngestQueue(dev.stack, shutdown.signal, async () =>
+        lakeFreshness(await runtime.store.listDue(), Date.now()),
+      );
     } finally {
       for (const { what, stop } of stopping) {
         note(`stopping ${what}`);
@@ -224,6 +240,12 @@ function describeOutcome(outcome: CompactionOutcome): string {
   );
 }
 
+/** The headline figure, as the dashboard shows it (LakeFreshness), rounded to whole seconds. */
+export function describeFreshness(lake: LakeFreshness): string {
+  if (lake.overdueFiles === 0) return "lake freshness: 0 s (nothing overdue)";
+  return `lake freshness: ${Math.floor(lake.ageMs / 1000)} s behind (${lake.overdueFiles} file(s) overdue)`;
+}
+
 /** A path as the user would type it: relative when under the working directory. */
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -253,7 +275,11 @@ async function forgetPreloadedEnvFile(path: string): Promise<void> {
  * Counts, not receives: a receive would hide messages from the worker for a visibility
  * timeout, so the queue is only observed through its attributes.
  */
-async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise<void> {
+async function watchIngestQueue(
+  stack: LocalStack,
+  signal: AbortSignal,
+  freshness: () => Promise<LakeFreshness | undefined> = async () => undefined,
+): Promise<void> {
   let last = "";
   let delivered = stack.bridge.stats().messagesDelivered;
   while (!signal.aborted) {
@@ -262,7 +288,10 @@ async function watchIngestQueue(stack: LocalStack, signal: AbortSignal): Promise
       getQueueDepth(stack.clients.sqs, stack.resources.ingestDlqUrl),
     ]);
     const stats = stack.bridge.stats();
-    const line = `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}`;
+    const lake = await freshness().catch(() => undefined);
+    const line =
+      `ingest queue: ${queue.visible} waiting, ${queue.inFlight} in flight; DLQ: ${dlq.visible}` +
+      (lake ? `; ${describeFreshness(lake)}` : "");
     if (line !== last || stats.messagesDelivered !== delivered) {
       const fresh = stats.messagesDelivered - delivered;
       note(`${line}${fresh > 0 ? ` (+${fresh} notification${fresh === 1 ? "" : "s"})` : ""}`);

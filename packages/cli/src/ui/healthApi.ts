@@ -13,7 +13,7 @@ import {
 } from "@compacter/core";
 import { requeueFiles } from "../commands/retry.js";
 import { buildReport, queueDepths } from "../commands/status.js";
-import { buildGrid, lakeFreshnessMs } from "./healthGrid.js";
+import { buildGrid } from "./healthGrid.js";
 import { BadRequest, checkDay } from "./http.js";
 
 /**
@@ -57,9 +57,6 @@ export async function overview(ctx: HealthContext, params: URLSearchParams) {
     rejected: rejected.length,
     failing,
   });
-  const pendingDue = due
-    .filter((e) => e.kind === "file" && e.status === FILE_STATUS.pending)
-    .map((e) => e.dueAt);
   return {
     now: status.now,
     from,
@@ -67,7 +64,9 @@ export async function overview(ctx: HealthContext, params: URLSearchParams) {
     queues: status.queues,
     counts: status.counts,
     oldestPending: status.oldestPending,
-    freshness: lakeFreshnessMs(pendingDue, nowMs),
+    // The figure `compacter status` prints and the sweep publishes (LakeFreshness), so the
+    // page, the CLI and the CloudWatch dashboard agree.
+    freshness: { overdueMs: status.lakeFreshness.ageMs, oldestDueAt: status.lakeFreshness.oldestDueAt },
     grid: buildGrid({
       days: [...days].reverse(),
       partitions: perDay.flat(),

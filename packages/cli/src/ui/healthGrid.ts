@@ -101,17 +101,3 @@ export function buildGrid(input: GridInput): Grid {
   });
   return { days: input.days, districts: [...new Set(cells.map((c) => c.district))].sort(), cells };
 }
-
-/**
- * Lake freshness as DESIGN.md defines it: how far past its due time the oldest raw file
- * not yet in the lake is (0 when nothing is overdue). Kept to this one function so that
- * `compacter status`'s own figure can replace it once status reports one.
- */
-export function lakeFreshnessMs(
-  pendingDueAt: readonly (string | undefined)[],
-  nowMs: number,
-): { readonly overdueMs: number; readonly oldestDueAt: string | null } {
-  const oldest = pendingDueAt.filter((d): d is string => d !== undefined).sort()[0];
-  if (oldest === undefined) return { overdueMs: 0, oldestDueAt: null };
-  return { overdueMs: Math.max(0, nowMs - Date.parse(oldest)), oldestDueAt: oldest };
-}

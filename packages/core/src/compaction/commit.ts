@@ -92,6 +92,7 @@ export async function finishCommit(
   const history: GenerationRecord = {
     ...intent,
     committedAt: intent.committedAt ?? new Date(deps.clock.now()).toISOString(),
+    publishWindowMs,
   };
   await store.putHistory(history);
   await faults.at("afterHistory");

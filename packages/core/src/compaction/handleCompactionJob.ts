@@ -1,5 +1,7 @@
 import { InjectedFaultError, InvalidEventError } from "../errors.js";
 import { partitionLabel } from "../layout/partitions.js";
+import { type Metrics, noMetrics } from "../observability/metrics.js";
+import { compactAndMeasure } from "../observability/observe.js";
 import {
   estimateWork,
   type FunctionLimits,
@@ -8,7 +10,7 @@ import {
   type WorkEstimate,
   workOfPlan,
 } from "./capacity.js";
-import { type CompactionDeps, type CompactionOutcome, compactPartition } from "./compactPartition.js";
+import type { CompactionDeps, CompactionOutcome } from "./compactPartition.js";
 import { describeError, failedJobDisposition, nextFailingMark, retryPolicyOf } from "./failures.js";
 import { decodeCompactionJob } from "./jobs.js";
 import { planCompaction } from "./plan.js";
@@ -47,10 +49,17 @@ export interface HandOver {
   readonly limits: FunctionLimits;
 }
 
+/** Where a job's metrics go, and the time limit its duration is measured against. */
+export interface JobObservation {
+  readonly metrics: Metrics;
+  readonly budgetMs: number;
+}
+
 export async function handleCompactionJob(
   deps: CompactionDeps,
   message: CompactionJobMessage,
   handOver?: HandOver,
+  observe?: JobObservation,
 ): Promise<CompactionJobResult> {
   let job: ReturnType<typeof decodeCompactionJob>;
   try {
@@ -74,7 +83,11 @@ export async function handleCompactionJob(
   }
   let outcome: CompactionOutcome;
   try {
-    outcome = await compactPartition(deps, job);
+    outcome = await compactAndMeasure(
+      deps,
+      job,
+      observe ?? { metrics: noMetrics, budgetMs: deps.config.compactionBudgetMs },
+    );
   } catch (error) {
     // A simulated crash (a test's fault point) leaves no trace, as a real one would.
     if (error instanceof InjectedFaultError) throw error;

@@ -301,7 +301,32 @@ export const SETTINGS = {
     kind: "string",
     env: "COMPACTER_LOG_LEVEL",
     default: "info",
-    description: "debug | info | warn | error | silent. Logs are JSON lines on stderr.",
+    description:
+      "debug | info | warn | error | silent. Logs are JSON lines on stderr (made readable on a terminal).",
+    group: "worker",
+  },
+  compactionBudgetMs: {
+    kind: "duration",
+    env: "COMPACTER_COMPACTION_BUDGET",
+    default: "15m",
+    min: 1000,
+    description:
+      "Time one compaction should take at most (Lambda's timeout); the CompactionTimeoutUsed metric is a job's share of it.",
+    group: "worker",
+  },
+  metricsFile: {
+    kind: "string",
+    env: "COMPACTER_METRICS_FILE",
+    default: "",
+    description:
+      "File the EMF metric lines are appended to; unset: stdout (Lambda, containers). `compacter dev` uses .compacter/metrics.emf.jsonl.",
+    group: "worker",
+  },
+  stage: {
+    kind: "string",
+    env: "COMPACTER_STAGE",
+    default: "local",
+    description: "Value of the `Stage` dimension on every metric (the deploy sets its SST stage).",
     group: "worker",
   },
 } as const satisfies Record<string, SettingSpec>;

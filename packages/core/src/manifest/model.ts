@@ -217,6 +217,8 @@ export interface GenerationRecord {
    */
   readonly renamedFields?: readonly FieldColumn[];
   readonly schemaColumns: number;
+  /** How long a lake glob could see both the new and the replaced files (set once published). */
+  readonly publishWindowMs?: number;
 }
 
 export type { ColumnSpec };
