@@ -23,6 +23,8 @@ export * from "./manifest/store.js";
 export * from "./manifest/tableSpec.js";
 export * from "./schema/columnNames.js";
 export * from "./schema/columns.js";
+export * from "./schema/glueTable.js";
+export * from "./schema/ledger.js";
 export * from "./schema/mergeSchemas.js";
 export * from "./schema/widening.js";
 export * from "./time/zones.js";
