@@ -7,6 +7,8 @@ export * from "./compaction/orphans.js";
 export * from "./compaction/plan.js";
 export * from "./compaction/ports.js";
 export * from "./compaction/sweep.js";
+export * from "./compaction/typeRewrites.js";
+export * from "./compaction/ledgerUpdate.js";
 export * from "./config/loadConfig.js";
 export * from "./config/settings.js";
 export * from "./config/units.js";

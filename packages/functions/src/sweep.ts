@@ -1,4 +1,4 @@
-import { removeOrphans, sweepDuePartitions, systemClock } from "@compacter/core";
+import { removeOrphans, sweepDuePartitions, sweepTypeRewrites, systemClock } from "@compacter/core";
 import { createRuntime, type Runtime } from "@compacter/worker";
 import { lambdaConfig } from "./lambdaConfig.js";
 
@@ -12,6 +12,8 @@ export interface SweepResult {
   readonly partitions: number;
   readonly dueEntries: number;
   readonly orphansRemoved?: number;
+  /** Partitions sent to be merged again because their files are behind the type ledger. */
+  readonly typeRewrites?: number;
 }
 
 export function createSweepHandler(
@@ -21,7 +23,12 @@ export function createSweepHandler(
   return async () => {
     const { store, jobs, log, objects, config } = runtime;
     const swept = await sweepDuePartitions({ store, queue: jobs, clock: systemClock, log });
-    const result: SweepResult = { partitions: swept.partitions.length, dueEntries: swept.dueEntries };
+    const rewrites = await sweepTypeRewrites({ store, queue: jobs, clock: systemClock, log, config });
+    const result: SweepResult = {
+      partitions: swept.partitions.length,
+      dueEntries: swept.dueEntries,
+      typeRewrites: rewrites.sent,
+    };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });
     return { ...result, orphansRemoved: removed.staged.length + removed.lake.length };

@@ -5,6 +5,7 @@ import {
   type CompactionOutcome,
   removeOrphans,
   sweepDuePartitions,
+  sweepTypeRewrites,
   systemClock,
 } from "@compacter/core";
 import type { Runtime } from "./runtime.js";
@@ -102,6 +103,7 @@ export class Worker {
       this.sweepStats.sweeps += 1;
       this.sweepStats.jobsSent += result.partitions.length;
       this.options.onSweep?.({ partitions: result.partitions.length, dueEntries: result.dueEntries });
+      await sweepTypeRewrites({ store, queue: jobs, clock: systemClock, log: sweepLog, config });
       const now = systemClock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {
         this.lastOrphanSweepMs = now;

@@ -26,6 +26,7 @@ import {
   MANIFEST_INDEX,
   type ManifestStore,
   mapLimit,
+  type NarrowColumns,
   normaliseSequencer,
   type ObjectVersion,
   type ParsedRawKey,
@@ -37,6 +38,7 @@ import {
   type RawFileRecord,
   type RegistrationOutcome,
   type RejectedFileRecord,
+  type TypeLedger,
 } from "@compacter/core";
 import { Expression, Update } from "./expressions.js";
 import {
@@ -46,6 +48,7 @@ import {
   historySk,
   ITEM_KIND,
   intentSk,
+  LEDGER_PK,
   PROBLEM_PK,
   partitionPk,
   problemSk,
@@ -57,6 +60,7 @@ import {
   toPartitionState,
   toRawFileRecord,
   toRejectedFileRecord,
+  toTypeLedger,
 } from "./manifestItems.js";
 
 type Item = Record<string, unknown>;
@@ -452,6 +456,7 @@ export class DynamoManifestStore implements ManifestStore {
     readonly inflight: InflightCommit;
     readonly committedAt: string;
     readonly dueAt: string;
+    readonly narrowColumns?: NarrowColumns;
   }): Promise<void> {
     const { partition } = input;
     const u = new Update()
@@ -464,6 +469,7 @@ export class DynamoManifestStore implements ManifestStore {
       .set("inflight", input.inflight)
       .set("dueAt", input.dueAt)
       .set("duePk", DUE_PK);
+    if (input.narrowColumns !== undefined) u.set("narrowColumns", input.narrowColumns);
     const condition =
       `${u.name("generation")} = ${u.value(input.expectedGeneration)} AND attribute_not_exists(${u.name("inflight")}) ` +
       `AND ${u.name("leaseOwner")} = ${u.value(input.owner)} AND ${u.name("leaseExpiresAt")} > ${u.value(input.nowMs)}`;
@@ -559,6 +565,23 @@ export class DynamoManifestStore implements ManifestStore {
       condition,
       e,
     );
+  }
+
+  // ── Lake-wide type ledger ─────────────────────────────────────────────────────────
+
+  async getLedger(): Promise<TypeLedger | undefined> {
+    const item = await this.getItem({ pk: LEDGER_PK, sk: SK.schema });
+    return item ? toTypeLedger(item) : undefined;
+  }
+
+  async putLedger(ledger: TypeLedger): Promise<boolean> {
+    const e = new Expression();
+    // The one conditional write of a widening: a writer that raced us re-reads and merges.
+    const condition =
+      ledger.version <= 1
+        ? `attribute_not_exists(${e.name("pk")})`
+        : `${e.name("version")} = ${e.value(ledger.version - 1)}`;
+    return this.put({ ...ledger, pk: LEDGER_PK, sk: SK.schema, kind: ITEM_KIND.ledger }, condition, e);
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────

@@ -232,6 +232,17 @@ export const SETTINGS = {
     description: "SQS receive loops the ingest consumer runs in parallel (10 messages each).",
     group: "worker",
   },
+  typeRewritesPerSweep: {
+    kind: "integer",
+    env: "COMPACTER_TYPE_REWRITES_PER_SWEEP",
+    // 2 per minute-long sweep: a widening of a year-old lake (730 partitions of 2
+    // districts) is rewritten in about 6 hours without crowding out fresh compactions.
+    default: "2",
+    min: 0,
+    description:
+      "Partitions behind the type ledger one sweep sends to be merged again (newest day first); 0 stops rewrites.",
+    group: "worker",
+  },
   compactionConcurrency: {
     kind: "integer",
     env: "COMPACTER_COMPACTION_CONCURRENCY",

@@ -1,6 +1,7 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
+import type { NarrowColumns } from "../schema/ledger.js";
 
 /**
  * What the manifest records. These are plain values; the DynamoDB adapter maps them to
@@ -111,6 +112,8 @@ export interface PartitionState {
   readonly leaseExpiresAt?: number;
   /** When the partition itself needs a job (a merge at day close, a commit to finish). */
   readonly dueAt?: string;
+  /** Integer columns of its current files, narrowest per column: compared with the ledger to find rewrites. */
+  readonly narrowColumns?: NarrowColumns;
 }
 
 export const PLAN_KIND = {

@@ -166,7 +166,9 @@ export interface RewriteCandidate {
 
 /**
  * The partitions whose files are behind the ledger, newest day first (the days analysts
- * query most), then by district. `limit` bounds how many one sweep sends.
+ * query most), then by district. `limit` bounds how many one sweep sends. A committed
+ * partition with no record of its integer columns was written before the ledger existed
+ * (types decided per partition): it is rewritten once too, which migrates an older lake.
  */
 export function partitionsToRewrite<T extends RewriteCandidate>(
   partitions: readonly T[],
@@ -175,7 +177,11 @@ export function partitionsToRewrite<T extends RewriteCandidate>(
 ): { readonly behind: number; readonly next: readonly T[] } {
   const types = ledgerTypes(ledger);
   const behind = partitions
-    .filter((p) => p.generation > 0 && columnsBehindLedger(p.narrowColumns, types).length > 0)
+    .filter(
+      (p) =>
+        p.generation > 0 &&
+        (p.narrowColumns === undefined || columnsBehindLedger(p.narrowColumns, types).length > 0),
+    )
     .sort(
       (a, b) =>
         b.partition.day.localeCompare(a.partition.day) ||

@@ -1,0 +1,57 @@
+import { CompacterError } from "../errors.js";
+import type { PartitionId } from "../layout/partitions.js";
+import type { Logger } from "../log.js";
+import type { ManifestStore } from "../manifest/store.js";
+import type { FieldColumn } from "../schema/columnNames.js";
+import type { ColumnSpec } from "../schema/columns.js";
+import { type LedgerChange, type TypeLedger, widenLedger } from "../schema/ledger.js";
+
+/** Called after the ledger changed (the Glue table follows it); failures are the caller's to log. */
+export type LedgerListener = (ledger: TypeLedger, change: LedgerChange) => Promise<void>;
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Folds a job's columns into the lake-wide ledger before the job commits, so no committed
+ * file ever holds a type the ledger has not got. One conditional write when something is
+ * new; a writer that lost the race re-reads and merges (the merge is order-independent, so
+ * racing workers converge). Returns the ledger as stored after this job.
+ */
+export async function recordInLedger(
+  deps: { readonly store: ManifestStore; readonly log: Logger; readonly onLedgerChanged?: LedgerListener },
+  partition: PartitionId,
+  written: { readonly columns: readonly ColumnSpec[]; readonly renamedFields?: readonly FieldColumn[] },
+  nowIso: string,
+): Promise<TypeLedger> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const current = await deps.store.getLedger();
+    const change = widenLedger(
+      current,
+      {
+        columns: written.columns,
+        ...(written.renamedFields ? { renamedFields: written.renamedFields } : {}),
+        district: partition.district,
+        day: partition.day,
+      },
+      nowIso,
+    );
+    if (!change.changed) return change.ledger;
+    if (await deps.store.putLedger(change.ledger)) {
+      deps.log.info("type ledger updated", {
+        version: change.ledger.version,
+        added: change.added,
+        widened: change.widened,
+        ...(change.newDistrict ? { newDistrict: partition.district } : {}),
+      });
+      if (deps.onLedgerChanged) {
+        await deps.onLedgerChanged(change.ledger, change).catch((error: unknown) => {
+          deps.log.warn("the catalog table did not follow the ledger; the next change retries", { error });
+        });
+      }
+      return change.ledger;
+    }
+  }
+  throw new CompacterError("could not update the type ledger: too many concurrent updates; the job will retry", {
+    retryable: true,
+  });
+}
