@@ -108,7 +108,8 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
       files: snapshot.files,
       nowMs: clock.now(),
       settings: config,
-      forceMerge: job.forceMerge || (job.rewriteTypes === true && (await behindLedger(store, snapshot.state))),
+      forceMerge:
+        job.forceMerge || (job.rewriteTypes === true && (await behindLedger(store, snapshot.state))),
     });
     const { kind } = plan;
     if (kind === "none") {

@@ -51,7 +51,10 @@ export async function recordInLedger(
       return change.ledger;
     }
   }
-  throw new CompacterError("could not update the type ledger: too many concurrent updates; the job will retry", {
-    retryable: true,
-  });
+  throw new CompacterError(
+    "could not update the type ledger: too many concurrent updates; the job will retry",
+    {
+      retryable: true,
+    },
+  );
 }

@@ -92,6 +92,22 @@ export const SETTINGS = {
     description: "Dead-letter queue of the compaction queue (found from its redrive policy when unset).",
     group: "resources",
   },
+  catalogDatabase: {
+    kind: "string",
+    env: "COMPACTER_CATALOG_DATABASE",
+    default: "",
+    description:
+      "Glue database of the lake table; when set, the compactor keeps the table's columns and district projection in step with the type ledger.",
+    group: "resources",
+  },
+  catalogTable: {
+    kind: "string",
+    env: "COMPACTER_CATALOG_TABLE",
+    default: "telemetry",
+    description:
+      "Name of the lake's Glue/Athena table (also the name `compacter schema --athena-ddl` prints).",
+    group: "resources",
+  },
   keyTimeZone: {
     kind: "offset",
     env: "COMPACTER_KEY_TIME_ZONE",
