@@ -46,6 +46,9 @@ export interface LakeTableOptions {
   readonly fallbackFirstDay: string;
 }
 
+/** The table parameter holding the ledger version it shows: a table at a newer version is never moved back. */
+export const LEDGER_VERSION_PARAMETER = "compacter.ledger.version";
+
 /** Hive/Glue type of a ledger type. JSON columns hold JSON text. */
 export function glueTypeOf(type: ColumnType): string {
   switch (type) {
@@ -96,7 +99,7 @@ export function lakeTableInput(ledger: TypeLedger | undefined, options: LakeTabl
       // An enum needs at least one value; a lake with no district yet has no rows either.
       "projection.district.values": districts.length > 0 ? districts.join(",") : "none",
       "storage.location.template": `${location}hiveperiod=\${hiveperiod}/district=\${district}/`,
-      "compacter.ledger.version": String(ledger?.version ?? 0),
+      [LEDGER_VERSION_PARAMETER]: String(ledger?.version ?? 0),
     },
     PartitionKeys: [
       { Name: "hiveperiod", Type: "string", Comment: "day in partitionTimeZone (YYYY-MM-DD)" },
