@@ -29,6 +29,7 @@ export * from "./schema/glueTable.js";
 export * from "./schema/ledger.js";
 export * from "./schema/mergeSchemas.js";
 export * from "./schema/widening.js";
+export * from "./time/duckDbTimeZone.js";
 export * from "./time/zones.js";
 export * from "./util/ids.js";
 export * from "./util/mapLimit.js";
