@@ -11,12 +11,15 @@ import {
   lakeTableInput,
   type PartitionId,
   parseRawKey,
+  recordInLedger,
   silentLogger,
   sweepTypeRewrites,
+  type TypeLedger,
 } from "@compacter/core";
 import { faultAt } from "@compacter/worker";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inProcess, json } from "../../helpers/cli.js";
 import { type CompactionHarness, createCompactionHarness } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
 import { hoursAgo, sleep } from "../../helpers/time.js";
@@ -192,5 +195,42 @@ describe("the lake-wide type ledger", () => {
     expect(ddl).toContain("`load` double");
     expect(ddl).toContain("'projection.district.values' = 'BRCB,KLMN'");
     expect(ddl).toContain(`'projection.hiveperiod.range' = '${day1.day},NOW'`);
+  });
+  it("shows the ledger, the DDL and the rewrite count through the CLI", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, h.env);
+    try {
+      const ledger = await json<TypeLedger>("schema", "--json");
+      expect(ledger.columns.map((c) => c.name)).toEqual(expect.arrayContaining(["load", "brake_temp"]));
+      const ddl = await inProcess("schema", "--athena-ddl", "--catalog-database", "analytics");
+      expect(ddl.code, ddl.stderr).toBe(0);
+      expect(ddl.stdout).toContain("CREATE EXTERNAL TABLE `analytics`.`telemetry` (");
+      expect(ddl.stdout).toContain("`load` double");
+      const table = await inProcess("schema");
+      expect(table.stdout).toMatch(/load\s+DOUBLE/);
+      const status = await json<{ typeLedger: { partitionsToRewrite: number; version: number } }>(
+        "status",
+        "--json",
+      );
+      expect(status.typeLedger).toMatchObject({ partitionsToRewrite: 0, version: ledger.version });
+      expect((await inProcess("schema", "--json", "--athena-ddl")).code).toBe(2);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it("two workers widening at once both land: the loser of the conditional write re-reads and merges", async () => {
+    const partition = { day: day2.day, district: "BRCB" };
+    const deps = { store: h.runtime.store, log: silentLogger };
+    const now = new Date().toISOString();
+    await Promise.all([
+      recordInLedger(deps, partition, { columns: [{ name: "race_a", type: "INTEGER" }] }, now),
+      recordInLedger(deps, partition, { columns: [{ name: "race_b", type: "BOOLEAN" }] }, now),
+      recordInLedger(deps, partition, { columns: [{ name: "race_a", type: "BIGINT" }] }, now),
+    ]);
+    const ledger = await h.runtime.store.getLedger();
+    expect(ledger?.columns.find((c) => c.name === "race_a")?.type).toBe("BIGINT");
+    expect(ledger?.columns.find((c) => c.name === "race_b")?.type).toBe("BOOLEAN");
   });
 });
