@@ -57,6 +57,7 @@ describe("infra/catalog.ts", () => {
       "projection.enabled": "true",
       "projection.hiveperiod.type": "date",
       "projection.district.type": "enum",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's template placeholders, not JavaScript's
       "storage.location.template": "s3://my-lake/hiveperiod=${hiveperiod}/district=${district}/",
     });
     expect(storage).toMatchObject({

@@ -75,7 +75,8 @@ describe("GlueLakeTable.follow", () => {
       VersionId: "41",
       SkipArchive: true,
     });
-    expect((sent[1]?.input.TableInput as { Parameters: Record<string, string> }).Parameters).toMatchObject({
+    const update = sent[1]?.input.TableInput as { Parameters: Record<string, string> } | undefined;
+    expect(update?.Parameters).toMatchObject({
       "compacter.ledger.version": "5",
       "projection.hiveperiod.range": "2026-12-01,NOW",
     });

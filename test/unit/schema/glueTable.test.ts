@@ -45,6 +45,7 @@ describe("lakeTableInput", () => {
     expect(p["projection.district.type"]).toBe("enum");
     expect(p["projection.district.values"]).toBe("BRCB,KLMN");
     expect(p["storage.location.template"]).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's template placeholders, not JavaScript's
       "s3://lake/lake/hiveperiod=${hiveperiod}/district=${district}/",
     );
   });
@@ -73,6 +74,7 @@ describe("athenaDdl", () => {
     expect(ddl).toContain("STORED AS PARQUET\nLOCATION 's3://lake/lake/'");
     expect(ddl).toContain("'projection.district.values' = 'BRCB,KLMN'");
     expect(ddl).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's template placeholders, not JavaScript's
       "'storage.location.template' = 's3://lake/lake/hiveperiod=${hiveperiod}/district=${district}/'",
     );
     expect(ddl.endsWith(");")).toBe(true);

@@ -142,7 +142,11 @@ describe("narrow columns and rewrites", () => {
 
   it("a partition whose files agree with the ledger is not picked", () => {
     const ledger = ledgerWith([{ name: "x", type: "BIGINT", firstSeen: T1 }]);
-    const agreeing = { partition: { day: "2026-12-01", district: "A" }, generation: 3, narrowColumns: { x: "BIGINT" as const } };
+    const agreeing = {
+      partition: { day: "2026-12-01", district: "A" },
+      generation: 3,
+      narrowColumns: { x: "BIGINT" as const },
+    };
     expect(partitionsToRewrite([agreeing], ledger, 5)).toEqual({ behind: 0, next: [] });
   });
 

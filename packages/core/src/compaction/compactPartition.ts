@@ -23,14 +23,14 @@ import {
   type RawFileRecord,
 } from "../manifest/model.js";
 import type { ManifestStore } from "../manifest/store.js";
-import { ledgerTypes, narrowColumnsAfter, partitionsToRewrite } from "../schema/ledger.js";
+import { ledgerTypes, narrowColumnsAfter } from "../schema/ledger.js";
 import { mergeSchemas } from "../schema/mergeSchemas.js";
 import { newAttemptId } from "../util/ids.js";
 import { mapLimit } from "../util/mapLimit.js";
 import { finishCommit } from "./commit.js";
 import type { CompactionEngine, EngineResult, RawInput } from "./engine.js";
 import { keepLease } from "./leaseKeeper.js";
-import { type LedgerListener, recordInLedger } from "./ledgerUpdate.js";
+import { behindLedger, type LedgerListener, recordInLedger } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
 import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
 
@@ -532,12 +532,6 @@ async function saveSchema(deps: CompactionDeps, district: string, result: Engine
       retryable: true,
     },
   );
-}
-
-/** Whether the partition's files still hold a type narrower than the ledger's (a rewrite job's check). */
-async function behindLedger(store: ManifestStore, state: PartitionState | undefined): Promise<boolean> {
-  if (!state) return false;
-  return partitionsToRewrite([state], await store.getLedger(), 1).behind > 0;
 }
 
 async function discardAttempt(

@@ -1,10 +1,11 @@
 import { CompacterError } from "../errors.js";
 import type { PartitionId } from "../layout/partitions.js";
 import type { Logger } from "../log.js";
+import type { PartitionState } from "../manifest/model.js";
 import type { ManifestStore } from "../manifest/store.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
-import { type LedgerChange, type TypeLedger, widenLedger } from "../schema/ledger.js";
+import { type LedgerChange, partitionsToRewrite, type TypeLedger, widenLedger } from "../schema/ledger.js";
 
 /** Called after the ledger changed (the Glue table follows it); failures are the caller's to log. */
 export type LedgerListener = (ledger: TypeLedger, change: LedgerChange) => Promise<void>;
@@ -57,4 +58,13 @@ export async function recordInLedger(
       retryable: true,
     },
   );
+}
+
+/** Whether the partition's files still hold a type narrower than the ledger's (a rewrite job's check). */
+export async function behindLedger(
+  store: ManifestStore,
+  state: PartitionState | undefined,
+): Promise<boolean> {
+  if (!state) return false;
+  return partitionsToRewrite([state], await store.getLedger(), 1).behind > 0;
 }
