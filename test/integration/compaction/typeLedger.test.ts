@@ -232,5 +232,18 @@ describe("the lake-wide type ledger", () => {
     const ledger = await h.runtime.store.getLedger();
     expect(ledger?.columns.find((c) => c.name === "race_a")?.type).toBe("BIGINT");
     expect(ledger?.columns.find((c) => c.name === "race_b")?.type).toBe("BOOLEAN");
+
+    // A job that changes nothing still tells the catalog listener the stored ledger, so a
+    // Glue update that failed earlier is retried without waiting for the next change.
+    const told: number[] = [];
+    const listener = async (l: TypeLedger) => void told.push(l.version);
+    const failing = async () => {
+      throw new Error("glue is down");
+    };
+    const same = { columns: [{ name: "race_a", type: "INTEGER" as const }] };
+    await recordInLedger({ ...deps, onLedgerChanged: failing }, partition, same, now);
+    await recordInLedger({ ...deps, onLedgerChanged: listener }, partition, same, now);
+    expect(told).toEqual([ledger?.version]);
+    expect((await h.runtime.store.getLedger())?.version).toBe(ledger?.version);
   });
 });

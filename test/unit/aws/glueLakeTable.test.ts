@@ -116,7 +116,27 @@ describe("catalogFollower", () => {
     expect(catalogFollower({ ...settings, catalogDatabase: "" }, silentLogger)).toBeUndefined();
     const { client, sent } = recordingClient([notFound(), {}]);
     const follow = catalogFollower({ ...settings, catalogDatabase: "db" }, silentLogger, client);
-    await follow?.(LEDGER, { ledger: LEDGER, changed: true, added: [], widened: [], newDistrict: false });
+    const change = { ledger: LEDGER, changed: true, added: [], widened: [], newDistrict: false };
+    await follow?.(LEDGER, change);
     expect(sent[1]?.input).toMatchObject({ DatabaseName: "db", TableInput: { Name: "telemetry" } });
+    // Jobs that find the same ledger version ask Glue nothing more.
+    await follow?.(LEDGER, { ...change, changed: false });
+    expect(sent).toHaveLength(2);
+  });
+
+  it("retries at the next job after a failed update, since that version was never applied", async () => {
+    const settings = { catalogTable: "telemetry", lakeBucket: "lake", lakePrefix: "", catalogDatabase: "db" };
+    const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+    const { client, sent } = recordingClient([
+      { Table: { VersionId: "1", Parameters: { "compacter.ledger.version": "4" } } },
+      throttled,
+      { Table: { VersionId: "1", Parameters: { "compacter.ledger.version": "4" } } },
+      {},
+    ]);
+    const follow = catalogFollower(settings, silentLogger, client);
+    const change = { ledger: LEDGER, changed: false, added: [], widened: [], newDistrict: false };
+    await expect(follow?.(LEDGER, change)).rejects.toThrow(/Rate exceeded/);
+    await follow?.(LEDGER, change);
+    expect(sent.filter((s) => s.name === UpdateTableCommand.name)).toHaveLength(2);
   });
 });

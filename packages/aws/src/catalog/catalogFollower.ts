@@ -19,8 +19,14 @@ export function catalogFollower(
     tableName: config.catalogTable,
     location: `s3://${config.lakeBucket}/${config.lakePrefix}`,
   });
+  // The newest version this process put in the table (or found there): a job whose ledger
+  // is not newer sends nothing, so only the first job after a start or a change asks Glue.
+  let applied = 0;
   return async (ledger) => {
+    if (ledger.version <= applied) return;
     const outcome = await table.follow(ledger);
+    applied = Math.max(applied, ledger.version);
+    if (outcome === "unchanged") return;
     log.info("catalog table follows the type ledger", {
       table: `${config.catalogDatabase}.${config.catalogTable}`,
       ledgerVersion: ledger.version,

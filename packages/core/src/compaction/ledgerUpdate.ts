@@ -7,7 +7,12 @@ import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
 import { type LedgerChange, partitionsToRewrite, type TypeLedger, widenLedger } from "../schema/ledger.js";
 
-/** Called after the ledger changed (the Glue table follows it); failures are the caller's to log. */
+/**
+ * Told the ledger as stored after every job's ledger step, changed or not (the Glue table
+ * follows it). A listener skips versions it already applied, so an update that failed once
+ * (throttling, a permission fixed later) is retried by the next job instead of waiting for
+ * the next change. Its failures are logged, never fail the job.
+ */
 export type LedgerListener = (ledger: TypeLedger, change: LedgerChange) => Promise<void>;
 
 const MAX_ATTEMPTS = 10;
@@ -36,7 +41,10 @@ export async function recordInLedger(
       },
       nowIso,
     );
-    if (!change.changed) return change.ledger;
+    if (!change.changed) {
+      if (current) await tellListener(deps, change);
+      return change.ledger;
+    }
     if (await deps.store.putLedger(change.ledger)) {
       deps.log.info("type ledger updated", {
         version: change.ledger.version,
@@ -44,11 +52,7 @@ export async function recordInLedger(
         widened: change.widened,
         ...(change.newDistrict ? { newDistrict: partition.district } : {}),
       });
-      if (deps.onLedgerChanged) {
-        await deps.onLedgerChanged(change.ledger, change).catch((error: unknown) => {
-          deps.log.warn("the catalog table did not follow the ledger; the next change retries", { error });
-        });
-      }
+      await tellListener(deps, change);
       return change.ledger;
     }
   }
@@ -58,6 +62,16 @@ export async function recordInLedger(
       retryable: true,
     },
   );
+}
+
+async function tellListener(
+  deps: { readonly log: Logger; readonly onLedgerChanged?: LedgerListener },
+  change: LedgerChange,
+): Promise<void> {
+  if (!deps.onLedgerChanged) return;
+  await deps.onLedgerChanged(change.ledger, change).catch((error: unknown) => {
+    deps.log.warn("the catalog table did not follow the ledger; the next compaction retries", { error });
+  });
 }
 
 /** Whether the partition's files still hold a type narrower than the ledger's (a rewrite job's check). */
