@@ -148,6 +148,11 @@ describe("narrow columns and rewrites", () => {
       narrowColumns: { x: "BIGINT" as const },
     };
     expect(partitionsToRewrite([agreeing], ledger, 5)).toEqual({ behind: 0, next: [] });
+    // Written before the ledger but holding no file: a merge would do nothing, so it is never sent
+    // (it would otherwise take a rewrite slot at every sweep).
+    const empty = { partition: { day: "2026-12-02", district: "A" }, generation: 2, files: [] };
+    expect(partitionsToRewrite([empty], ledger, 5).behind).toBe(0);
+    expect(partitionsToRewrite([{ ...empty, files: [{}] }], ledger, 5).behind).toBe(1);
   });
 
   it("picks partitions behind the ledger newest day first, bounded by the limit", () => {

@@ -162,6 +162,8 @@ export interface RewriteCandidate {
   readonly narrowColumns?: NarrowColumns;
   readonly generation: number;
   readonly inflight?: unknown;
+  /** A partition with no files has nothing to rewrite (a merge would find nothing to do). */
+  readonly files?: readonly unknown[];
 }
 
 /**
@@ -180,6 +182,7 @@ export function partitionsToRewrite<T extends RewriteCandidate>(
     .filter(
       (p) =>
         p.generation > 0 &&
+        (p.files === undefined || p.files.length > 0) &&
         (p.narrowColumns === undefined || columnsBehindLedger(p.narrowColumns, types).length > 0),
     )
     .sort(
