@@ -26,6 +26,7 @@ export default $config({
     await import("./infra/queues.js");
     await import("./infra/notifications.js");
     await import("./infra/manifest.js");
+    await import("./infra/catalog.js");
     const { compactorTaskOutputs } = await import("./infra/fargate.js");
     await import("./infra/functions.js");
     await import("./infra/schedule.js");

@@ -5,6 +5,7 @@
  * reads only these.
  */
 import { SETTINGS } from "../packages/core/src/config/settings.js";
+import { catalogDatabase, catalogTable } from "./catalog.js";
 import { workerSettings } from "./deployConfig.js";
 import { manifestTable } from "./manifest.js";
 import { compactionDlq, compactionQueue, ingestDlq, ingestQueue } from "./queues.js";
@@ -18,6 +19,9 @@ export const resourceEnvironment = {
   [SETTINGS.ingestDlqUrl.env]: ingestDlq.url,
   [SETTINGS.compactionQueueUrl.env]: compactionQueue.url,
   [SETTINGS.compactionDlqUrl.env]: compactionDlq.url,
+  // The analysts' table (infra/catalog.ts): the compactor keeps it in step with the ledger.
+  [SETTINGS.catalogDatabase.env]: catalogDatabase.name,
+  [SETTINGS.catalogTable.env]: catalogTable.name,
 } satisfies Record<string, $util.Output<string>>;
 
 /** `overrides` are settings the runtime shape decides (temp dir, memory limit); explicit deploy settings win over them. */

@@ -10,6 +10,7 @@
  * subnet and reach S3, SQS and DynamoDB over the internet.
  */
 import { SETTINGS } from "../packages/core/src/config/settings.js";
+import { catalogLink } from "./catalog.js";
 import { stage } from "./deployConfig.js";
 import { workerEnvironment } from "./environment.js";
 import { manifestTable } from "./manifest.js";
@@ -28,7 +29,7 @@ function createCompactorTask(): sst.aws.Task {
     storage: `${FARGATE_COMPACTOR.storageGb} GB`,
     image: { context: ".", dockerfile: "infra/compactor.Dockerfile" },
     command: ["compact"],
-    link: [manifestTable, rawBucketLink, lakeBucketLink],
+    link: [manifestTable, rawBucketLink, lakeBucketLink, catalogLink],
     environment: workerEnvironment({ [SETTINGS.memoryLimitBytes.env]: `${duckdbMemoryMiB}MiB` }),
   });
 }

@@ -12,6 +12,7 @@
  * set at all in accounts that still have the default limit of 10.
  */
 import { SETTINGS } from "../packages/core/src/config/settings.js";
+import { catalogLink } from "./catalog.js";
 import { stage } from "./deployConfig.js";
 import { workerEnvironment } from "./environment.js";
 import { compactorTask } from "./fargate.js";
@@ -87,6 +88,7 @@ export const compactorSubscriber = compactionQueue.subscribe(
       rawBucketLink,
       lakeBucketLink,
       compactionDlq,
+      catalogLink,
       ...(compactorTask ? [compactorTask] : []),
     ],
     environment: workerEnvironment({

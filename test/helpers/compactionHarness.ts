@@ -54,6 +54,8 @@ export interface CompactionHarness {
       faults?: FaultInjector;
       clock?: Clock;
       forceMerge?: boolean;
+      /** A background type rewrite's job (typeRewrites.ts). */
+      rewriteTypes?: boolean;
       workerId?: string;
       /** Wraps the manifest store this worker sees (e.g. to freeze its lease renewals). */
       wrapStore?: (store: ManifestStore) => ManifestStore;
@@ -207,7 +209,11 @@ export async function createCompactionHarness(
             faults: options.faults ?? { at: async () => {} },
             workerId: options.workerId ?? "test-worker",
           },
-          { partition, ...(options.forceMerge ? { forceMerge: true } : {}) },
+          {
+            partition,
+            ...(options.forceMerge ? { forceMerge: true } : {}),
+            ...(options.rewriteTypes ? { rewriteTypes: true } : {}),
+          },
         );
       } finally {
         await engine.close();

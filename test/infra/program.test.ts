@@ -96,7 +96,13 @@ describe("sst.config.ts run() with default settings", () => {
     expect(sweep.handler).toBe("packages/functions/src/sweep.handler");
     expect(sweep.link).toEqual(["ManifestTable", "CompactionQueue", "LakeBucket"]);
     expect(compactor.fn.handler).toBe("packages/functions/src/compactor.handler");
-    expect(compactor.fn.link).toEqual(["ManifestTable", "RawBucket", "LakeBucket", "CompactionDlq"]);
+    expect(compactor.fn.link).toEqual([
+      "ManifestTable",
+      "RawBucket",
+      "LakeBucket",
+      "CompactionDlq",
+      "LakeCatalog",
+    ]);
   });
 
   it("gives the compactor read-only access to raw data and full object access to the lake", async () => {
@@ -296,6 +302,8 @@ describe("sst.config.ts run() with default settings", () => {
       COMPACTER_INGEST_DLQ_URL: "IngestDlq.url",
       COMPACTER_COMPACTION_QUEUE_URL: "CompactionQueue.url",
       COMPACTER_COMPACTION_DLQ_URL: "CompactionDlq.url",
+      COMPACTER_CATALOG_DATABASE: "LakeDatabase.name",
+      COMPACTER_CATALOG_TABLE: "LakeTable.name",
     });
   });
 });
@@ -352,7 +360,7 @@ describe("sst.config.ts run() with deploy settings", () => {
       cluster: "Cluster",
       command: ["compact"],
       image: { context: ".", dockerfile: "infra/compactor.Dockerfile" },
-      link: ["ManifestTable", "RawBucket", "LakeBucket"],
+      link: ["ManifestTable", "RawBucket", "LakeBucket", "LakeCatalog"],
     });
     expect(task.environment.COMPACTER_MANIFEST_TABLE).toBe("ManifestTable.name");
     const compactor = subscription(platform.call("CompactionQueue.subscribe"));
@@ -361,6 +369,7 @@ describe("sst.config.ts run() with deploy settings", () => {
       "RawBucket",
       "LakeBucket",
       "CompactionDlq",
+      "LakeCatalog",
       "CompactorTask",
     ]);
   });

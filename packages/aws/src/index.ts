@@ -1,3 +1,5 @@
+export * from "./catalog/catalogFollower.js";
+export * from "./catalog/GlueLakeTable.js";
 export * from "./clients.js";
 export * from "./compaction/CompactionConsumer.js";
 export * from "./ingest/DeadLetters.js";

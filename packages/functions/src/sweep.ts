@@ -6,6 +6,7 @@ import {
   retryPolicyOf,
   type SweepOutcome,
   sweepDuePartitions,
+  sweepTypeRewrites,
   systemClock,
 } from "@compacter/core";
 import type { Runtime } from "@compacter/worker";
@@ -30,6 +31,8 @@ export interface SweepResult {
   /** Seconds past due of the oldest raw file not yet in the lake (0: nothing overdue). */
   readonly lakeFreshnessSeconds: number;
   readonly orphansRemoved?: number;
+  /** Partitions sent to be merged again because their files are behind the type ledger. */
+  readonly typeRewrites?: number;
 }
 
 export function createSweepHandler(
@@ -53,12 +56,21 @@ export function createSweepHandler(
       });
       throw error;
     });
+    const rewrites = await sweepTypeRewrites({
+      store,
+      queue: jobs,
+      clock: systemClock,
+      log,
+      config,
+      retry: retryPolicyOf(config),
+    });
     const result: SweepResult = {
       partitions: swept.partitions.length,
       sent: swept.partitions.map(partitionLabel),
       held: swept.held,
       dueEntries: swept.dueEntries,
       lakeFreshnessSeconds: swept.freshness.ageMs / 1000,
+      typeRewrites: rewrites.sent,
     };
     if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
     const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });

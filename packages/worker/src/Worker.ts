@@ -11,6 +11,7 @@ import {
   removeOrphans,
   retryPolicyOf,
   sweepDuePartitions,
+  sweepTypeRewrites,
   systemClock,
 } from "@compacter/core";
 import type { Runtime } from "./runtime.js";
@@ -131,6 +132,14 @@ export class Worker {
         dueEntries: result.dueEntries,
         sent: result.partitions.map(partitionLabel),
         freshness: result.freshness,
+      });
+      await sweepTypeRewrites({
+        store,
+        queue: jobs,
+        clock: this.clock,
+        log: sweepLog,
+        config,
+        retry: retryPolicyOf(config),
       });
       const now = this.clock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {

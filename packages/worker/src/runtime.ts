@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import {
   type AwsClients,
+  catalogFollower,
   createAwsClients,
   DeadLetters,
   DynamoManifestStore,
@@ -75,6 +76,7 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
   const store = new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable });
   const objects = new S3ObjectStore(clients.s3);
   const faults = options.faults ?? faultsFromEnv();
+  const onLedgerChanged = catalogFollower(config, log);
   const deadLetters = (dlqUrl: string, queueUrl: string) =>
     new DeadLetters(clients.sqs, { ...(dlqUrl ? { dlqUrl } : {}), ...(queueUrl ? { queueUrl } : {}) }, log);
   return {
@@ -98,6 +100,7 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
       faults,
       log,
       workerId,
+      ...(onLedgerChanged ? { onLedgerChanged } : {}),
     }),
     close: () => {
       if (ownsClients) clients.destroy();

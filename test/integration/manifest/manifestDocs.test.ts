@@ -94,6 +94,20 @@ const EXPECTED: { readonly items: number; readonly check?: (items: Record<string
     items: 1,
     check: ([i]) => expect(i).toMatchObject({ generation: 1, lateFiles: 0, nulledValues: { speed: 4 } }),
   },
+  // 7. the type ledger
+  {
+    items: 1,
+    check: ([i]) =>
+      expect(i).toMatchObject({
+        version: 2,
+        districts: ["BRCB"],
+        firstDay: "2025-12-12",
+        columns: [
+          { name: "speed", type: "DOUBLE" },
+          { name: "rpm", type: "DOUBLE", lastWidened: "2025-12-13T02:00:00.000Z" },
+        ],
+      }),
+  },
 ];
 
 describe("docs/manifest.md", () => {

@@ -123,6 +123,7 @@ export async function seedManifest(store: DynamoManifestStore, config: Compacter
     inflight: { attemptId: "a", generation: 1, staged: record.staged },
     committedAt: "2025-12-12T03:01:05.000Z",
     dueAt: "2025-12-12T03:06:05.000Z",
+    narrowColumns: { rpm: "INTEGER" },
   });
   await store.markConsumed(partition, 1, record.inputs, "2025-12-12T03:01:06.000Z");
   await store.putHistory(record);
@@ -143,4 +144,29 @@ export async function seedManifest(store: DynamoManifestStore, config: Compacter
     },
     { clearQueued: true },
   );
+
+  // The type ledger, as the compaction above left it and a later day widened it.
+  const ledger = {
+    version: 1,
+    columns: [
+      { name: "speed", type: "DOUBLE", firstSeen: "2025-12-12T03:01:05.000Z" },
+      { name: "rpm", type: "INTEGER", firstSeen: "2025-12-12T03:01:05.000Z" },
+    ],
+    districts: ["BRCB"],
+    firstDay: "2025-12-12",
+    updatedAt: "2025-12-12T03:01:05.000Z",
+  } as const;
+  if (!(await store.putLedger(ledger))) throw new Error("ledger v1 not written");
+  const widened = {
+    ...ledger,
+    version: 2,
+    columns: [
+      ledger.columns[0],
+      { ...ledger.columns[1], type: "DOUBLE", lastWidened: "2025-12-13T02:00:00.000Z" },
+    ],
+    updatedAt: "2025-12-13T02:00:00.000Z",
+  } as const;
+  if (await store.putLedger({ ...widened, version: 1 }))
+    throw new Error("a stale ledger version was written");
+  if (!(await store.putLedger(widened))) throw new Error("ledger v2 not written");
 }

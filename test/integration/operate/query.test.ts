@@ -105,6 +105,22 @@ describe("compacter query", () => {
     expect(missing.stderr).toContain("--param device=VALUE");
   });
 
+  it("shows event_time in partitionTimeZone (the zone of hiveperiod) by default, in UTC with --utc", async () => {
+    const sql = "SELECT min(event_time) AS instant, min(event_time)::VARCHAR AS shown FROM telemetry";
+    const hours = h.config.partitionTimeZone.minutes / 60;
+    const suffix = (n: number) => `${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+    const [local] = await json<{ shown: string }[]>("query", sql, "--json");
+    const [utc] = await json<{ shown: string }[]>("query", sql, "--json", "--utc");
+    expect(local?.shown.endsWith(suffix(hours))).toBe(true);
+    expect(utc?.shown.endsWith("+00")).toBe(true);
+    // The same instant, two wall clocks.
+    const toMs = (s: string) => Date.parse(`${s.replace(" ", "T")}:00`);
+    expect(toMs(local?.shown ?? "")).toBe(toMs(utc?.shown ?? ""));
+    const help = await inProcess("query", "--help");
+    expect(help.stdout).toMatch(/partitionTimeZone/);
+    expect(help.stdout).toMatch(/--utc/);
+  });
+
   it("answers an error in the SQL with DuckDB's message and exit 1, not a stack trace", async () => {
     const binder = await inProcess("query", "SELECT no_such_column FROM telemetry");
     expect(binder.code).toBe(1);

@@ -27,6 +27,7 @@ import {
   MANIFEST_INDEX,
   type ManifestStore,
   mapLimit,
+  type NarrowColumns,
   normaliseSequencer,
   type ObjectVersion,
   type ParsedRawKey,
@@ -38,6 +39,7 @@ import {
   type RawFileRecord,
   type RegistrationOutcome,
   type RejectedFileRecord,
+  type TypeLedger,
 } from "@compacter/core";
 import { Expression, Update } from "./expressions.js";
 import {
@@ -47,6 +49,7 @@ import {
   historySk,
   ITEM_KIND,
   intentSk,
+  LEDGER_PK,
   PROBLEM_PK,
   partitionPk,
   problemSk,
@@ -58,6 +61,7 @@ import {
   toPartitionState,
   toRawFileRecord,
   toRejectedFileRecord,
+  toTypeLedger,
 } from "./manifestItems.js";
 import { PartitionMarks } from "./PartitionMarks.js";
 
@@ -458,6 +462,7 @@ export class DynamoManifestStore implements ManifestStore {
     readonly inflight: InflightCommit;
     readonly committedAt: string;
     readonly dueAt: string;
+    readonly narrowColumns?: NarrowColumns;
   }): Promise<void> {
     const { partition } = input;
     const u = new Update()
@@ -470,6 +475,7 @@ export class DynamoManifestStore implements ManifestStore {
       .set("inflight", input.inflight)
       .set("dueAt", input.dueAt)
       .set("duePk", DUE_PK);
+    if (input.narrowColumns !== undefined) u.set("narrowColumns", input.narrowColumns);
     const condition =
       `${u.name("generation")} = ${u.value(input.expectedGeneration)} AND attribute_not_exists(${u.name("inflight")}) ` +
       `AND ${u.name("leaseOwner")} = ${u.value(input.owner)} AND ${u.name("leaseExpiresAt")} > ${u.value(input.nowMs)}`;
@@ -591,6 +597,23 @@ export class DynamoManifestStore implements ManifestStore {
       condition,
       e,
     );
+  }
+
+  // ── Lake-wide type ledger ─────────────────────────────────────────────────────────
+
+  async getLedger(): Promise<TypeLedger | undefined> {
+    const item = await this.getItem({ pk: LEDGER_PK, sk: SK.schema });
+    return item ? toTypeLedger(item) : undefined;
+  }
+
+  async putLedger(ledger: TypeLedger): Promise<boolean> {
+    const e = new Expression();
+    // The one conditional write of a widening: a writer that raced us re-reads and merges.
+    const condition =
+      ledger.version <= 1
+        ? `attribute_not_exists(${e.name("pk")})`
+        : `${e.name("version")} = ${e.value(ledger.version - 1)}`;
+    return this.put({ ...ledger, pk: LEDGER_PK, sk: SK.schema, kind: ITEM_KIND.ledger }, condition, e);
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import type {
   PartitionState,
   RawFileRecord,
   RejectedFileRecord,
+  TypeLedger,
 } from "@compacter/core";
 
 /**
@@ -21,6 +22,7 @@ export const ITEM_KIND = {
   intent: "intent",
   history: "history",
   schema: "schema",
+  ledger: "ledger",
 } as const;
 
 export const SK = {
@@ -32,6 +34,8 @@ export const SK = {
 } as const;
 
 export const REJECTED_PK = "REJECTED";
+/** The lake-wide type ledger: one item, `pk = "LEDGER"`, `sk = "CURRENT"`. */
+export const LEDGER_PK = "LEDGER";
 export const DUE_PK = "DUE";
 export const PROBLEM_PK = "PROBLEM";
 
@@ -149,6 +153,17 @@ export function toPartitionState(item: Item): PartitionState {
     ...optional(item, "dueAt", String),
     ...optional(item, "queuedUntil", Number),
     ...optional(item, "failing", (v) => v as NonNullable<PartitionState["failing"]>),
+    ...optional(item, "narrowColumns", (v) => v as NonNullable<PartitionState["narrowColumns"]>),
+  };
+}
+
+export function toTypeLedger(item: Item): TypeLedger {
+  return {
+    version: Number(item.version ?? 0),
+    columns: (item.columns as TypeLedger["columns"] | undefined) ?? [],
+    districts: (item.districts as TypeLedger["districts"] | undefined) ?? [],
+    ...optional(item, "firstDay", String),
+    updatedAt: String(item.updatedAt ?? ""),
   };
 }
 

@@ -6,6 +6,7 @@ import { registerManifest } from "./manifest.js";
 import { registerQuery } from "./query.js";
 import { registerRetry } from "./retry.js";
 import { registerRun } from "./run.js";
+import { registerSchema } from "./schema.js";
 import { registerSimulate } from "./simulate.js";
 import { registerStatus } from "./status.js";
 import { registerUi } from "./ui.js";
@@ -28,5 +29,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerRetry,
   registerManifest,
   registerStatus,
+  registerSchema,
   registerUi,
 ];

@@ -11,6 +11,7 @@ export interface QueryFlags extends Record<string, unknown> {
   readonly json?: boolean;
   readonly param?: readonly (readonly [string, string])[];
   readonly stats?: boolean;
+  readonly utc?: boolean;
 }
 
 /**
@@ -24,7 +25,8 @@ export function registerQuery(program: Command): Command {
     .description(
       "Run DuckDB SQL over the lake's current Parquet files as the view `telemetry` (Hive columns " +
         "`hiveperiod` DATE and `district`), narrowed to partitions by --day / --from --to / --district. " +
-        "Files come from the manifest (a consistent snapshot) through a local cache.",
+        "Files come from the manifest (a consistent snapshot) through a local cache. TIMESTAMPTZ values " +
+        "(event_time) print in partitionTimeZone — the zone hiveperiod days are in — unless --utc.",
     )
     .argument("<sql>", "DuckDB SQL; several statements may be given, the last one's result is printed")
     .option("--day <YYYY-MM-DD>", "one day (hiveperiod)")
@@ -40,11 +42,16 @@ export function registerQuery(program: Command): Command {
       collectParam,
     )
     .option("--stats", "print files, cache hits, downloads and S3 GETs to stderr as one JSON line")
+    .option(
+      "--utc",
+      "show event_time (and every TIMESTAMPTZ) in UTC instead of partitionTimeZone (DuckDB TimeZone)",
+    )
     .action(async (sql: string, flags: QueryFlags) => {
       const { runQueryCommand } = await import("../query/queryCommand.js");
       await runQueryCommand(sql, flags);
     });
   return addSettingFlags(command, [
+    "partitionTimeZone",
     "manifestTable",
     "lakeBucket",
     "tempDir",

@@ -8,7 +8,9 @@ import {
   formatDuration,
   type LakeFreshness,
   lakeFreshness,
+  listLedgerPartitions,
   type PartitionState,
+  partitionsToRewrite,
 } from "@compacter/core";
 import type { Command } from "commander";
 import { printJson, printTable } from "../output.js";
@@ -36,21 +38,29 @@ export function registerStatus(program: Command): Command {
   ).action(async (flags: { json?: boolean } & Record<string, unknown>) => {
     const report = await withManifest(flags, async ({ config, clients, store }) => {
       const nowMs = Date.now();
-      const [queues, due, quarantined, rejected, failing] = await Promise.all([
+      const [queues, due, quarantined, rejected, failing, lake] = await Promise.all([
         queueDepths(clients.sqs, config),
         store.listDue(),
         store.listProblems("quarantined"),
         store.listProblems("rejected"),
         store.listFailing(),
+        listLedgerPartitions(store),
       ]);
-      return buildReport({
-        nowMs,
-        queues,
-        due,
-        quarantined: quarantined.length,
-        rejected: rejected.length,
-        failing,
-      });
+      return {
+        ...buildReport({
+          nowMs,
+          queues,
+          due,
+          quarantined: quarantined.length,
+          rejected: rejected.length,
+          failing,
+        }),
+        typeLedger: {
+          version: lake.ledger?.version ?? 0,
+          columns: lake.ledger?.columns.length ?? 0,
+          partitionsToRewrite: partitionsToRewrite(lake.partitions, lake.ledger, 0).behind,
+        },
+      };
     });
     if (flags.json) return printJson(report);
     printHuman(report);
@@ -168,7 +178,7 @@ const QUEUE_LABELS: Record<QueueName, string> = {
   compactionDlq: "compaction DLQ",
 };
 
-function printHuman(report: StatusReport): void {
+function printHuman(report: StatusReport & { typeLedger?: TypeLedgerStatus }): void {
   process.stdout.write("Queues\n");
   printTable(
     (Object.keys(QUEUE_LABELS) as QueueName[]).map((name) => {
@@ -203,6 +213,16 @@ function printHuman(report: StatusReport): void {
       "oldest pending": age,
     },
   ]);
+  if (report.typeLedger) {
+    process.stdout.write("\nType ledger\n");
+    printTable([
+      {
+        version: report.typeLedger.version,
+        columns: report.typeLedger.columns,
+        "partitions to rewrite": report.typeLedger.partitionsToRewrite,
+      },
+    ]);
+  }
   process.stdout.write("\nPartitions with due work\n");
   printTable(
     report.partitions.map((p) => ({
@@ -227,6 +247,13 @@ function printHuman(report: StatusReport): void {
       "last error": f.lastError.length > 120 ? `${f.lastError.slice(0, 119)}…` : f.lastError,
     })),
   );
+}
+
+/** The lake-wide type ledger, and how many partitions' files are still behind it (rewritten in the background). */
+export interface TypeLedgerStatus {
+  readonly version: number;
+  readonly columns: number;
+  readonly partitionsToRewrite: number;
 }
 
 /** Rounded to a unit a person reads at a glance. */

@@ -1,5 +1,5 @@
 import { createAwsClients } from "@compacter/aws";
-import { CompacterError } from "@compacter/core";
+import { CompacterError, duckDbTimeZone } from "@compacter/core";
 import { explainAwsError } from "../awsErrors.js";
 import type { QueryFlags } from "../commands/query.js";
 import { configFromFlags } from "../settingsFlags.js";
@@ -16,11 +16,18 @@ export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<v
   const interrupt = () => aborter.abort();
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
+  const timeZone = flags.utc ? "UTC" : duckDbTimeZone(config.partitionTimeZone);
+  if (timeZone === undefined) {
+    process.stderr.write(
+      `compacter: no DuckDB time zone has the fixed offset ${config.partitionTimeZone.text}; event_time is shown in UTC\n`,
+    );
+  }
   try {
     const result = await queryLake({
       config,
       clients,
       scope,
+      ...(timeZone ? { timeZone } : {}),
       request: { sql, params: Object.fromEntries(flags.param ?? []), format, out: process.stdout },
       signal: aborter.signal,
     }).catch((error: unknown) => {

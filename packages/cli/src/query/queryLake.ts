@@ -20,6 +20,8 @@ export interface QueryLakeOptions {
   readonly scope: QueryScope;
   readonly request: SqlRequest;
   readonly signal?: AbortSignal;
+  /** Show TIMESTAMPTZ values (event_time) in this DuckDB TimeZone; UTC when absent. */
+  readonly timeZone?: string;
 }
 
 export interface QueryLakeResult {
@@ -59,6 +61,7 @@ export async function queryLake(options: QueryLakeOptions): Promise<QueryLakeRes
       memoryLimitBytes: config.memoryLimitBytes,
       threads: config.threads,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
     });
     return {
       ...result,

@@ -38,6 +38,11 @@ export interface SqlEnvironment {
   readonly threads: number;
   /** Aborting interrupts the running statement. */
   readonly signal?: AbortSignal;
+  /**
+   * DuckDB `TimeZone` (an ICU zone name from core's duckDbTimeZone, never user text): how
+   * TIMESTAMPTZ values such as event_time print. Default UTC.
+   */
+  readonly timeZone?: string;
 }
 
 export interface SqlResult {
@@ -76,6 +81,10 @@ export async function runSql(request: SqlRequest, env: SqlEnvironment): Promise<
       autoload_known_extensions: "true",
     });
     connection = await instance.connect();
+    if (env.timeZone !== undefined) {
+      // SET takes no bound parameter; the name is one of core's fixed zone names, quoted anyway.
+      await connection.run(`SET TimeZone = '${env.timeZone.replaceAll("'", "''")}'`);
+    }
     await defineTelemetryView(connection, env.lakeRoot);
     return await runStatements(connection, request, env.signal);
   } finally {

@@ -23,12 +23,14 @@ import {
   type RawFileRecord,
 } from "../manifest/model.js";
 import type { ManifestStore } from "../manifest/store.js";
+import { ledgerTypes, narrowColumnsAfter } from "../schema/ledger.js";
 import { mergeSchemas } from "../schema/mergeSchemas.js";
 import { newAttemptId } from "../util/ids.js";
 import { mapLimit } from "../util/mapLimit.js";
 import { finishCommit } from "./commit.js";
 import type { CompactionEngine, EngineResult, RawInput } from "./engine.js";
 import { keepLease } from "./leaseKeeper.js";
+import { behindLedger, type LedgerListener, recordInLedger } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
 import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
 
@@ -42,6 +44,8 @@ export interface CompactionDeps {
   readonly log: Logger;
   /** Names this process in leases and history ("host/pid"). */
   readonly workerId: string;
+  /** Told when this worker changed the type ledger (the Glue table follows it). */
+  readonly onLedgerChanged?: LedgerListener;
 }
 
 export interface CompactionOutcome {
@@ -104,7 +108,8 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
       files: snapshot.files,
       nowMs: clock.now(),
       settings: config,
-      forceMerge: job.forceMerge,
+      forceMerge:
+        job.forceMerge || (job.rewriteTypes === true && (await behindLedger(store, snapshot.state))),
     });
     const { kind } = plan;
     if (kind === "none") {
@@ -201,12 +206,14 @@ async function runGeneration(
     if (signal.aborted) throw new LeaseLostError("lease lost while downloading inputs");
 
     const schema = await store.getSchema(partition.district);
+    const ledger = await store.getLedger();
     const result = await engine.compact({
       partition,
       raw,
       lake,
       dropSources: plan.dropSources,
       schema: schema?.columns ?? [],
+      ledgerTypes: ledgerTypes(ledger),
       sort: plan.sort,
       outputDir: outDir,
       maxFileBytes: config.maxFileSizeBytes,
@@ -226,6 +233,14 @@ async function runGeneration(
     });
     stage = "commit";
     await saveSchema(deps, partition.district, result);
+    // The ledger widens before the commit publishes anything of the wider type; a file
+    // narrower than the ledger (a worker that raced a widening) is left for a rewrite.
+    await recordInLedger(
+      deps,
+      partition,
+      { columns: result.schema, ...(result.renamedFields ? { renamedFields: result.renamedFields } : {}) },
+      new Date(clock.now()).toISOString(),
+    );
 
     const outputs = result.outputs
       .filter((o) => o.rows > 0)
@@ -306,6 +321,7 @@ async function runGeneration(
       inflight,
       committedAt,
       dueAt: new Date(clock.now() + config.leaseDurationMs).toISOString(),
+      narrowColumns: narrowColumnsAfter(state?.narrowColumns, result.schema, plan.kind === PLAN_KIND.merge),
     });
     committed = true;
     log.info("generation committed", {

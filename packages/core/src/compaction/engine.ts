@@ -1,6 +1,6 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
-import type { ColumnSpec } from "../schema/columns.js";
+import type { ColumnSpec, ColumnType } from "../schema/columns.js";
 
 /**
  * The port the compaction service drives: turn downloaded raw files (and, for a merge,
@@ -50,6 +50,12 @@ export interface EngineJob {
   readonly dropSources: readonly string[];
   /** The district's known raw columns (in the order they were first seen). */
   readonly schema: readonly ColumnSpec[];
+  /**
+   * The lake-wide ledger's type per column (schema/ledger.ts): every column this job
+   * writes takes it, widened further only if this job's values need it (the caller then
+   * widens the ledger before committing). Absent: per-partition types as before.
+   */
+  readonly ledgerTypes?: ReadonlyMap<string, ColumnType>;
   /** Order rows by device_id, event_time (always for a merge; optional for an append). */
   readonly sort: boolean;
   /** The engine writes its output files into this (existing, empty) directory. */

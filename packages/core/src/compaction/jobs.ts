@@ -15,6 +15,7 @@ const JobBody = z.object({
   }, "day must be a real date in YYYY-MM-DD form"),
   district: z.string().regex(/^[A-Za-z0-9_.-]+$/, "district must match [A-Za-z0-9_.-]+"),
   forceMerge: z.boolean().optional(),
+  rewriteTypes: z.boolean().optional(),
 });
 
 export function encodeCompactionJob(job: CompactionJob): string {
@@ -22,6 +23,7 @@ export function encodeCompactionJob(job: CompactionJob): string {
     day: job.partition.day,
     district: job.partition.district,
     ...(job.forceMerge ? { forceMerge: true } : {}),
+    ...(job.rewriteTypes ? { rewriteTypes: true } : {}),
   });
 }
 
@@ -39,6 +41,10 @@ export function decodeCompactionJob(body: string): CompactionJob {
       `invalid compaction job: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
     );
   }
-  const { day, district, forceMerge } = parsed.data;
-  return { partition: { day, district }, ...(forceMerge ? { forceMerge } : {}) };
+  const { day, district, forceMerge, rewriteTypes } = parsed.data;
+  return {
+    partition: { day, district },
+    ...(forceMerge ? { forceMerge } : {}),
+    ...(rewriteTypes ? { rewriteTypes } : {}),
+  };
 }

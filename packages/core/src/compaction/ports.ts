@@ -47,6 +47,11 @@ export interface CompactionJob {
   readonly partition: PartitionId;
   /** Merge even if the plan would append (operator's `compact --merge`). */
   readonly forceMerge?: boolean;
+  /**
+   * Merge if the partition's files are still behind the type ledger (typeRewrites.ts):
+   * a repeated or late job finds it already rewritten and does nothing.
+   */
+  readonly rewriteTypes?: boolean;
 }
 
 /**

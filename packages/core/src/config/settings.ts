@@ -92,6 +92,22 @@ export const SETTINGS = {
     description: "Dead-letter queue of the compaction queue (found from its redrive policy when unset).",
     group: "resources",
   },
+  catalogDatabase: {
+    kind: "string",
+    env: "COMPACTER_CATALOG_DATABASE",
+    default: "",
+    description:
+      "Glue database of the lake table; when set, the compactor keeps the table's columns and district projection in step with the type ledger.",
+    group: "resources",
+  },
+  catalogTable: {
+    kind: "string",
+    env: "COMPACTER_CATALOG_TABLE",
+    default: "telemetry",
+    description:
+      "Name of the lake's Glue/Athena table (also the name `compacter schema --athena-ddl` prints).",
+    group: "resources",
+  },
   keyTimeZone: {
     kind: "offset",
     env: "COMPACTER_KEY_TIME_ZONE",
@@ -230,6 +246,17 @@ export const SETTINGS = {
     default: "4",
     min: 1,
     description: "SQS receive loops the ingest consumer runs in parallel (10 messages each).",
+    group: "worker",
+  },
+  typeRewritesPerSweep: {
+    kind: "integer",
+    env: "COMPACTER_TYPE_REWRITES_PER_SWEEP",
+    // 2 per minute-long sweep: a widening of a year-old lake (730 partitions of 2
+    // districts) is rewritten in about 6 hours without crowding out fresh compactions.
+    default: "2",
+    min: 0,
+    description:
+      "Partitions behind the type ledger one sweep sends to be merged again (newest day first); 0 stops rewrites.",
     group: "worker",
   },
   compactionConcurrency: {

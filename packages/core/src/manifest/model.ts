@@ -1,6 +1,7 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec } from "../schema/columns.js";
+import type { NarrowColumns } from "../schema/ledger.js";
 
 /**
  * What the manifest records. These are plain values; the DynamoDB adapter maps them to
@@ -118,6 +119,8 @@ export interface PartitionState {
   readonly queuedUntil?: number;
   /** Present while the partition's compactions keep failing; cleared by the next success. */
   readonly failing?: FailingMark;
+  /** Integer columns of its current files, narrowest per column: compared with the ledger to find rewrites. */
+  readonly narrowColumns?: NarrowColumns;
 }
 
 /** A partition whose compaction failed (status's "failing partitions"; the problems index). */

@@ -1,6 +1,7 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { ParsedRawKey } from "../layout/rawKeys.js";
 import type { DistrictSchema } from "../schema/columns.js";
+import type { NarrowColumns, TypeLedger } from "../schema/ledger.js";
 import type { FileTiming } from "../windows.js";
 import type {
   ConsumedFile,
@@ -129,6 +130,11 @@ export interface ManifestStore {
     readonly committedAt: string;
     /** Keeps the partition in the due index until the commit is finished. */
     readonly dueAt: string;
+    /**
+     * Integer columns of the files after this commit (schema/ledger.ts), written with the
+     * commit itself so "is this partition behind the ledger" is never stale after a crash.
+     */
+    readonly narrowColumns?: NarrowColumns;
   }): Promise<void>;
 
   /**
@@ -187,6 +193,12 @@ export interface ManifestStore {
   getSchema(district: string): Promise<DistrictSchema | undefined>;
   /** Writes `schema` if the stored version is still `schema.version - 1` (or none for version 1); false on a conflict. */
   putSchema(schema: DistrictSchema): Promise<boolean>;
+
+  // ── Lake-wide type ledger (schema/ledger.ts) ──────────────────────────────────────
+
+  getLedger(): Promise<TypeLedger | undefined>;
+  /** Writes `ledger` if the stored version is still `ledger.version - 1` (or none for version 1); false on a conflict. */
+  putLedger(ledger: TypeLedger): Promise<boolean>;
 }
 
 export type RegistrationOutcome =

@@ -68,12 +68,15 @@ export function columnTypeOfDuckDb(duckdbType: string): ColumnType {
 
 /**
  * Decides the job's columns: the district schema, then whatever the lake inputs carry
- * (union by name, types unified), then the fields discovered in the raw files.
+ * (union by name, types unified), then the fields discovered in the raw files. A column
+ * the lake-wide ledger knows takes the ledger's type (numeric types still widen past it
+ * when this job's values need it; the ledger follows before the commit).
  */
 export function planColumns(
   schema: readonly ColumnSpec[],
   lakeColumns: readonly LakeColumn[],
   scans: readonly (RawScan | undefined)[],
+  ledger: ReadonlyMap<string, ColumnType> = new Map(),
 ): ColumnPlan {
   const lakeTypes = new Map<string, ColumnType>();
   for (const column of lakeColumns) {
@@ -81,16 +84,22 @@ export function planColumns(
     lakeTypes.set(column.name, columnTypeOfDuckDb(column.duckdbType));
   }
   const widened: { name: string; from: string; to: string }[] = [];
+  // The ledger's type first: it is the table's, and it never changes between numeric and
+  // non-numeric, so a district schema or an older file that disagrees yields to it.
+  const withLedger = (name: string, type: ColumnType): ColumnType => {
+    const ledgerType = ledger.get(name);
+    return ledgerType ? unifyColumnTypes(ledgerType, type) : type;
+  };
   const base: ColumnSpec[] = schema.map((c) => {
     const lakeType = lakeTypes.get(c.name);
-    const type = lakeType ? unifyColumnTypes(c.type, lakeType) : c.type;
+    const type = withLedger(c.name, lakeType ? unifyColumnTypes(c.type, lakeType) : c.type);
     if (type !== c.type) widened.push({ name: c.name, from: c.type, to: type });
     return { name: c.name, type };
   });
   const added: string[] = [];
   for (const [name, type] of lakeTypes) {
     if (base.some((c) => c.name === name)) continue;
-    base.push({ name, type });
+    base.push({ name, type: withLedger(name, type) });
     added.push(name);
   }
 
@@ -98,6 +107,15 @@ export function planColumns(
   for (const scan of scans) {
     if (scan?.kind !== "ok") continue;
     for (const [field, kinds] of scan.fields) discovered.set(field, (discovered.get(field) ?? 0) | kinds);
+  }
+  // A field new to this district but known to the ledger starts at the ledger's type, so
+  // its first file here already agrees with every other district's.
+  for (const field of discovered.keys()) {
+    const name = columnNameForField(field);
+    const ledgerType = ledger.get(name);
+    if (!ledgerType || base.some((c) => c.name.toLowerCase() === name.toLowerCase())) continue;
+    base.push({ name, type: ledgerType });
+    added.push(name);
   }
   const fields: DiscoveredField[] = [...discovered].map(([field, kinds]) => ({ field, kinds }));
   const merge = mergeDiscoveredFields(base, fields);

@@ -131,6 +131,7 @@ export async function runCompaction(
         job.schema,
         lakeColumns,
         scans.map((s, i) => (unreadable.has(i) ? undefined : s)),
+        job.ledgerTypes,
       );
       const sources = await linkSources(
         job,
