@@ -215,7 +215,9 @@ async function runGeneration(
         threads: config.threads,
         // Stable across jobs, so the engine keeps one DuckDB instance for the process.
         tempDir: join(baseDir, "duckdb"),
-        zstdLevel: config.zstdLevel,
+        // A closed day's sorted files are kept for good and read often: worth the slower,
+        // smaller ZSTD level (level 9 ≈ 0.88× the bytes of level 3 on telemetry).
+        zstdLevel: plan.sort ? config.mergeZstdLevel : config.zstdLevel,
         maxLineBytes: config.maxLineBytes,
         maxInflatedBytes: config.maxInflatedBytes,
       },
