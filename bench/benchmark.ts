@@ -365,7 +365,7 @@ class Bench {
           partitionTimeZone: "+08:00",
           closeAfter: "60m",
           zstdLevel: "3",
-          mergeZstdLevel: "9",
+          mergeZstdLevel: "12",
         } as Record<string, string>,
       },
       throughput: {

@@ -186,7 +186,7 @@ export const SETTINGS = {
   mergeZstdLevel: {
     kind: "integer",
     env: "COMPACTER_MERGE_ZSTD_LEVEL",
-    default: "9",
+    default: "12",
     min: 1,
     description: "ZSTD compression level of a closed day's sorted files (kept for good).",
     group: "compaction",

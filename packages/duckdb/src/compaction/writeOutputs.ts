@@ -16,13 +16,6 @@ import {
 
 /** Rows a Parquet writer thread buffers before it flushes a row group (DuckDB's default). */
 const ROW_GROUP_ROWS = 122_880;
-/**
- * Row groups of sorted output: a one-unit query reads only the row groups whose device_id
- * and unitno statistics (and DuckDB's bloom filters) may hold the unit, and decompresses
- * them whole; half DuckDB's default halved that query's time for ~3% more bytes (measured
- * on 720k telemetry rows, see REPORT-speed.md). Unsorted appends keep the default.
- */
-const SORTED_ROW_GROUP_ROWS = 61_440;
 /** Parquet bytes per gzip'd raw byte, measured on telemetry (ZSTD); only steers the split. */
 const PARQUET_PER_GZIP_BYTE = 0.6;
 
@@ -43,9 +36,7 @@ export async function writeOutputs(
   native: ReadonlySet<string>,
   metadata: string,
 ): Promise<EngineOutput[]> {
-  const cleaned = sources.filter((s) => !s.gzip).length;
-  // Gzip'd and cleaned files are two reads (UNION ALL); order holds only within one.
-  if (job.sort && job.lake.length === 0 && (cleaned === 0 || cleaned === sources.length)) {
+  if (job.sort && job.lake.length === 0) {
     const readOrder = [...sources].sort(
       (a, b) =>
         Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||
@@ -178,16 +169,9 @@ async function copyToFile(
   // the file's key-value metadata, so any reader can tell which raw key a column holds.
   const reader = await connection.runAndReadAll(
     `COPY ${from} TO $out (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL $zstd_level,
-      ROW_GROUP_SIZE $row_group_rows, DICTIONARY_SIZE_LIMIT 1000, RETURN_STATS true,
-      KV_METADATA {${RENAMED_FIELDS_KEY}: $kv_renamed})`,
-    {
-      ...params,
-      out: localPath,
-      zstd_level: job.limits.zstdLevel,
-      row_group_rows: job.sort ? SORTED_ROW_GROUP_ROWS : ROW_GROUP_ROWS,
-      kv_renamed: metadata,
-    },
-    { ...types, out: VARCHAR, zstd_level: INTEGER, row_group_rows: BIGINT, kv_renamed: VARCHAR },
+      DICTIONARY_SIZE_LIMIT 1000, RETURN_STATS true, KV_METADATA {${RENAMED_FIELDS_KEY}: $kv_renamed})`,
+    { ...params, out: localPath, zstd_level: job.limits.zstdLevel, kv_renamed: metadata },
+    { ...types, out: VARCHAR, zstd_level: INTEGER, kv_renamed: VARCHAR },
   );
   const row = reader.getRowObjectsJson()[0] ?? {};
   return { localPath, rows: Number(row.count ?? 0), bytes: Number(row.file_size_bytes ?? 0) };
