@@ -17,13 +17,26 @@ export const PLAIN_COPY_BUDGET_BYTES = 6 * 2 ** 30;
 /** Text bytes per gzip'd byte assumed before a file is inflated (telemetry: ~19). */
 const TEXT_PER_GZIP_BYTE = 20;
 
-/** Raw file index → the path its plain copy is written to, for the files within the budget. */
+/**
+ * A file inflating past twice its estimate gives its copy up (ScanOptions.cleanMaxBytes) and
+ * is read from gzip: the copies of a job never take more than twice the budget, gzip bombs
+ * included (one inflating 1000× is cut off at 40× its size).
+ */
+const COPY_OVER_ESTIMATE = 2;
+
+export interface PlainCopy {
+  readonly path: string;
+  /** The copy is complete only if the file inflated to at most this many bytes. */
+  readonly maxBytes: number;
+}
+
+/** Raw file index → where its plain copy is written, for the files within the budget. */
 export async function plainCopyPaths(
   job: EngineJob,
   scratchDir: string,
   budgetBytes = job.limits.plainCopyBytes ?? PLAIN_COPY_BUDGET_BYTES,
-): Promise<Map<number, string>> {
-  const paths = new Map<number, string>();
+): Promise<Map<number, PlainCopy>> {
+  const paths = new Map<number, PlainCopy>();
   let planned = 0;
   for (const [index, raw] of job.raw.entries()) {
     let size: number;
@@ -35,7 +48,10 @@ export async function plainCopyPaths(
     const estimate = size * TEXT_PER_GZIP_BYTE;
     if (planned + estimate > budgetBytes) continue;
     planned += estimate;
-    paths.set(index, join(scratchDir, `plain-${index}.ndjson`));
+    paths.set(index, {
+      path: join(scratchDir, `plain-${index}.ndjson`),
+      maxBytes: Math.max(estimate * COPY_OVER_ESTIMATE, 1 << 20),
+    });
   }
   return paths;
 }

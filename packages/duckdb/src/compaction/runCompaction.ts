@@ -71,15 +71,17 @@ export async function runCompaction(
   const copyTo = await plainCopyPaths(job, ctx.scratchDir);
   const scans: (RawScan | undefined)[] = await ctx.pool.scanAll(
     job.raw.map((r, index) => {
-      const cleanTo = copyTo.get(index);
-      return { path: r.localPath, options: cleanTo === undefined ? bounds : { ...bounds, cleanTo } };
+      const copy = copyTo.get(index);
+      const options = copy ? { ...bounds, cleanTo: copy.path, cleanMaxBytes: copy.maxBytes } : bounds;
+      return { path: r.localPath, options };
     }),
     signal,
   );
-  for (const [index, path] of copyTo) {
+  for (const [index, copy] of copyTo) {
     const scan = scans[index];
-    if (scan?.kind === "ok" && keyRenames(scan) === undefined) cleanPaths.set(index, path);
-    else await rm(path, { force: true });
+    const complete = scan?.kind === "ok" && scan.textBytes <= copy.maxBytes;
+    if (complete && keyRenames(scan) === undefined) cleanPaths.set(index, copy.path);
+    else await rm(copy.path, { force: true });
   }
   scans.forEach((scan, index) => {
     if (scan?.kind === "unreadable") unreadable.set(index, scan.error);

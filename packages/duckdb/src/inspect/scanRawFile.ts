@@ -52,6 +52,12 @@ export interface ScanOptions {
   /** Write the valid lines here: the cleaned copy DuckDB reads instead of the original. */
   readonly cleanTo?: string;
   /**
+   * Give up the copy (delete it, keep scanning) once the file has inflated past this: its
+   * temp disk was budgeted from the gzip size, and a file that inflates far more (a gzip
+   * bomb) must not fill the disk. The copy is complete exactly when `textBytes` ≤ this.
+   */
+  readonly cleanMaxBytes?: number;
+  /**
    * Keys to rewrite in the cleaned copy (raw key → lake column name), so DuckDB, whose
    * names are case-insensitive and which cannot take every key as an identifier, reads
    * each key under its own column name.
@@ -89,7 +95,7 @@ export async function scanRawFile(
   options: ScanOptions,
 ): Promise<RawScan> {
   const { fs, zlib, isUtf8 } = modules;
-  const { cleanTo, renames, maxLineBytes: MAX_LINE, maxInflatedBytes } = options;
+  const { cleanTo, cleanMaxBytes, renames, maxLineBytes: MAX_LINE, maxInflatedBytes } = options;
   // Stray strings kept per field and file (FieldStats.strings), and the longest one kept.
   const MAX_STRINGS = 16;
   const MAX_STRING_BYTES = 256;
@@ -731,6 +737,14 @@ export async function scanRawFile(
     if (textBytes > maxInflatedBytes) {
       inflatedTooMuch = true;
       throw new Error("inflated size limit reached");
+    }
+    if (out !== undefined && cleanMaxBytes !== undefined && textBytes > cleanMaxBytes) {
+      fs.closeSync(out);
+      fs.rmSync(cleanTo!, { force: true });
+      out = undefined;
+      rangeBuf.length = 0;
+      rangeStart.length = 0;
+      rangeEnd.length = 0;
     }
     let start = 0;
     if (
