@@ -112,6 +112,8 @@ export interface BenchReport {
     readonly appendBytes: number;
     readonly seedBytes: number;
     readonly seedFiles: number;
+    /** The skilled one-liner's single ZSTD file (DuckDB's defaults otherwise). */
+    readonly oneLinerBytes: number;
   };
   readonly queries: {
     readonly unitno: string;

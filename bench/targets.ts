@@ -10,7 +10,27 @@ export function evaluateTargets(report: BenchReport): Target[] {
   };
   const seed = v("seed");
   const floor = v("floorColumns");
-  const targets: Target[] = [];
+  const oneLiner = v("oneLiner");
+  const append = v("oursAppend");
+  const sorted = v("oursSorted");
+  const vsOneLiner = append.rowsPerSecond / oneLiner.rowsPerSecond;
+  const sortedVsAppend = sorted.wallMs / sorted.rows / (append.wallMs / append.rows);
+  const targets: Target[] = [
+    {
+      section: "1",
+      name: "rows/s vs the skilled one-liner (ours: unsorted append)",
+      target: "≥ 1.0×",
+      result: `${round(vsOneLiner, 3)}×`,
+      met: vsOneLiner >= 1,
+    },
+    {
+      section: "1",
+      name: "sorted ÷ append, wall time per row",
+      target: "≤ 1.3",
+      result: `${round(sortedVsAppend, 3)}`,
+      met: sortedVsAppend <= 1.3,
+    },
+  ];
   for (const [name, label] of [
     ["oursAppend", "unsorted append"],
     ["oursSorted", "sorted one-shot"],

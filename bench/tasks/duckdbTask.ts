@@ -33,6 +33,18 @@ const SEED_SQL = `COPY (
   )
 ) TO $out (FORMAT parquet, PARTITION_BY (hiveperiod, district))`;
 
+/**
+ * The skilled one-liner: what a data engineer who knows DuckDB writes instead of
+ * Compacter — one statement, the explicit column list (from the same field discovery as
+ * ours), ZSTD Parquet, local files, our memory limit and threads. `ignore_errors` because
+ * a stray "N/A" in a DOUBLE column would otherwise stop it (it turns such values into
+ * NULL silently and can lose valid rows next to a bad line: FACTS.md). No validation, no
+ * S3, no manifest, no order: the price of Compacter's guarantees is measured against it.
+ */
+const ONE_LINER_SQL = `COPY (
+  SELECT * FROM read_ndjson($files, columns = $columns, format = 'newline_delimited', ignore_errors = true)
+) TO $out (FORMAT parquet, COMPRESSION zstd)`;
+
 /** The floor: DuckDB reading every column of every line (typed as our lake types them) and discarding it. */
 const FLOOR_COLUMNS_SQL = `SELECT count(*), count(COLUMNS(*))
   FROM read_ndjson($files, columns = $columns, format = 'newline_delimited', ignore_errors = true)`;
@@ -46,6 +58,8 @@ export async function runDuckDbTask(task: DuckDbTask): Promise<DuckDbResult> {
   const instance = await DuckDBInstance.create(":memory:", {
     temp_directory: join(task.outDir, ".spill"),
     autoinstall_known_extensions: "false",
+    ...(task.memoryLimit ? { memory_limit: task.memoryLimit } : {}),
+    ...(task.threads ? { threads: String(task.threads) } : {}),
   });
   const connection = await instance.connect();
   const params: Record<string, DuckDBValue> = { files: listValue([...task.files]) };
@@ -58,7 +72,16 @@ export async function runDuckDbTask(task: DuckDbTask): Promise<DuckDbResult> {
     types.root = VARCHAR;
     types.out = VARCHAR;
   } else {
-    sql = task.variant === "floorColumns" ? FLOOR_COLUMNS_SQL : FLOOR_COUNT_SQL;
+    sql =
+      task.variant === "oneLiner"
+        ? ONE_LINER_SQL
+        : task.variant === "floorColumns"
+          ? FLOOR_COLUMNS_SQL
+          : FLOOR_COUNT_SQL;
+    if (task.variant === "oneLiner") {
+      params.out = join(task.outDir, "one-liner.parquet");
+      types.out = VARCHAR;
+    }
     const value: Record<string, DuckDBValue> = {};
     const type: Record<string, DuckDBType> = {};
     for (const c of task.columns ?? []) {
@@ -74,7 +97,11 @@ export async function runDuckDbTask(task: DuckDbTask): Promise<DuckDbResult> {
     const measured = measure.stop();
     const rows = Number(reader.getRowsJson()[0]?.[0] ?? 0);
     const written =
-      task.variant === "seed" ? await folderSize(join(task.outDir, "seed")) : { bytes: 0, files: 0 };
+      task.variant === "seed"
+        ? await folderSize(join(task.outDir, "seed"))
+        : task.variant === "oneLiner"
+          ? { bytes: (await stat(join(task.outDir, "one-liner.parquet"))).size, files: 1 }
+          : { bytes: 0, files: 0 };
     return { measure: measured, rows, outBytes: written.bytes, outFiles: written.files };
   } finally {
     connection.closeSync();

@@ -99,7 +99,7 @@ export interface IngestResult {
   readonly loops: number;
 }
 
-export const DUCKDB_VARIANTS = ["seed", "floorColumns", "floorCount"] as const;
+export const DUCKDB_VARIANTS = ["seed", "oneLiner", "floorColumns", "floorCount"] as const;
 export type DuckDbVariant = (typeof DUCKDB_VARIANTS)[number];
 
 /** A DuckDB baseline over local copies of the raw files. */
@@ -110,8 +110,11 @@ export interface DuckDbTask {
   /** The folder the keys are relative to (device id, district and hour come from the path). */
   readonly rawRoot: string;
   readonly outDir: string;
-  /** floorColumns: the explicit column list (raw field → DuckDB type). */
+  /** oneLiner and the floors: the explicit column list (raw field → DuckDB type). */
   readonly columns?: readonly { readonly field: string; readonly type: string }[];
+  /** oneLiner: the memory_limit and threads our compaction runs with (DuckDB's defaults otherwise). */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
 }
 
 export interface DuckDbResult {

@@ -30,6 +30,7 @@ describe("npm run bench -- --size small", () => {
         "ours, sorted one-shot",
         "ours, service day",
         "seed query",
+        "skilled one-liner",
         "floor, every column",
       ]),
     );
@@ -47,6 +48,7 @@ describe("npm run bench -- --size small", () => {
       "oursAppend",
       "oursSorted",
       "seed",
+      "oneLiner",
       "floorColumns",
       "floorCount",
       "gunzip",
@@ -69,7 +71,13 @@ describe("npm run bench -- --size small", () => {
     for (const value of [incremental.totalWallMs, incremental.oneShotWallMs, incremental.ratio])
       positive(value);
     for (const run of memory.runs) positive(run.maxRssMb);
-    for (const value of [storage.gzBytes, storage.dayBytes, storage.sortedBytes, storage.seedBytes])
+    for (const value of [
+      storage.gzBytes,
+      storage.dayBytes,
+      storage.sortedBytes,
+      storage.seedBytes,
+      storage.oneLinerBytes,
+    ])
       positive(value);
     expect(queries.rows.map((q) => q.name)).toEqual(["unitDay", "dayAggregate", "weekCount"]);
     for (const q of queries.rows) {

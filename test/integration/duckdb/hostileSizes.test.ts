@@ -109,6 +109,29 @@ describe("hostile sizes", () => {
     expect(result.rowsOut).toBe(5);
   });
 
+  it("gives up the plain copy of a file that inflates far past its estimate, and reads it from gzip", async () => {
+    // ~16 MiB of text in ~40 KiB of gzip: its copy is cut off (and deleted) mid-scan, so a
+    // bomb-like file cannot fill the temp disk; its rows still all arrive, read from gzip.
+    const line = hourOfLines("DEV320", HOUR, 1)[0]!.replace("}", `,"pad":"${" ".repeat(8000)}"}`);
+    const dense = rawInput(await gzipParts("dense.txt.gz", repeated(`${line}\n`, 2000)), "DEV320");
+    const plain = rawInput(ws.rawFile("plain.txt.gz", hourOfLines("DEV321", HOUR, 7)), "DEV321");
+    const result = await engine.compact(job(ws, { raw: [dense, plain], sort: false }));
+    expect(outcome(result.files, dense.key)).toMatchObject({ outcome: "read", rows: 2000, badLines: 0 });
+    expect(outcome(result.files, plain.key)).toMatchObject({ outcome: "read", rows: 7 });
+    expect(result.rowsOut).toBe(2007);
+    // The scan itself: past cleanMaxBytes the copy is deleted and the scan goes on.
+    const copy = ws.path("dense-copy.ndjson");
+    const scan = await scanRawFile(
+      dense.localPath,
+      { fs, zlib, isUtf8 },
+      {},
+      { ...BOUNDS, cleanTo: copy, cleanMaxBytes: MiB },
+    );
+    expect(scan).toMatchObject({ kind: "ok", validLines: 2000 });
+    expect(scan.kind === "ok" && scan.textBytes).toBeGreaterThan(MiB);
+    expect(fs.existsSync(copy)).toBe(false);
+  });
+
   it("scans a line far over the bound in one linear pass, holding at most the bound", async () => {
     // 256 MiB in one line took the old scanner 102 s (the carry re-joined per chunk);
     // the heap must not hold it either: external memory stays near the bound.

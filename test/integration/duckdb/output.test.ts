@@ -92,6 +92,26 @@ describe("output", () => {
     expectSorted(rows);
   });
 
+  it("keeps every row, and the order, when some files are read from plain copies and some from gzip", async () => {
+    // The plain-copy budget (inflate once) covers only some files; the rest are read from
+    // their gzip, one with a bad line from a cleaned copy. All of them in one read, in order.
+    const inputs = fleet(3, 2, 40, "M");
+    const bad = [...hourOfLines("M009", HOUR, 40)];
+    bad.splice(5, 0, '{"device": "M009", "heartbeat": ');
+    inputs.push(rawInput(ws.rawFile("M009-bad.txt.gz", bad), "M009", "2025121201"));
+    const someCopies = statSync(inputs[0]!.localPath).size * 20 * 3;
+    for (const plainCopyBytes of [someCopies, 0]) {
+      const base = job(ws, { raw: inputs, sort: true });
+      const result = await engine.compact({ ...base, limits: { ...base.limits, plainCopyBytes } });
+      expect(result.rowsOut).toBe(3 * 2 * 40 + 40);
+      const bad9 = result.files.find((f) => f.key.includes("M009"));
+      expect(bad9).toMatchObject({ outcome: "read", rows: 40, badLines: 1 });
+      const rows = await rowsInFileOrder(result.outputs.map((o) => o.localPath));
+      expect(rows).toHaveLength(result.rowsOut);
+      expectSorted(rows);
+    }
+  });
+
   it("orders a sorted job whose files are in device order but whose rows are not in time order", async () => {
     // In-order files are written as read, then checked; these rows fail the check
     // (a reversed hour, a NULL heartbeat before valid ones), so the job sorts after all.

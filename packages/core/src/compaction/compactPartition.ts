@@ -222,7 +222,10 @@ async function runGeneration(
         threads: config.threads,
         // Stable across jobs, so the engine keeps one DuckDB instance for the process.
         tempDir: join(baseDir, "duckdb"),
-        zstdLevel: config.zstdLevel,
+        // A closed day's sorted files are kept for good and read often: worth the slower,
+        // smaller ZSTD level (level 12: 0.87× the bytes of level 3 on telemetry, ~2× the
+        // encoding CPU; a one-unit query read it faster, having fewer bytes to read).
+        zstdLevel: plan.sort ? config.mergeZstdLevel : config.zstdLevel,
         maxLineBytes: config.maxLineBytes,
         maxInflatedBytes: config.maxInflatedBytes,
       },

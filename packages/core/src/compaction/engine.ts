@@ -39,6 +39,11 @@ export interface EngineLimits {
   readonly maxLineBytes?: number;
   /** A raw file inflating past this is unreadable, a likely gzip bomb (default: the setting's). */
   readonly maxInflatedBytes?: number;
+  /**
+   * Temp disk the engine may fill with plain copies of inflated raw files, so DuckDB does
+   * not inflate them again (default: the engine's PLAIN_COPY_BUDGET_BYTES; 0 turns them off).
+   */
+  readonly plainCopyBytes?: number;
 }
 
 export interface EngineJob {

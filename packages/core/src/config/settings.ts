@@ -196,7 +196,15 @@ export const SETTINGS = {
     env: "COMPACTER_ZSTD_LEVEL",
     default: "3",
     min: 1,
-    description: "ZSTD compression level of the Parquet output.",
+    description: "ZSTD compression level of hourly appends (replaced when their day closes).",
+    group: "compaction",
+  },
+  mergeZstdLevel: {
+    kind: "integer",
+    env: "COMPACTER_MERGE_ZSTD_LEVEL",
+    default: "12",
+    min: 1,
+    description: "ZSTD compression level of a closed day's sorted files (kept for good).",
     group: "compaction",
   },
   maxLineBytes: {

@@ -23,6 +23,7 @@ import {
 } from "./counts.js";
 import { filesFailingAlone, probeRead } from "./isolateOffenders.js";
 import { outputMetadata, readRenamedFields } from "./keyMetadata.js";
+import { plainCopyPaths } from "./plainCopies.js";
 import { type ColumnPlan, type LakeColumn, planColumns } from "./planColumns.js";
 import { type RawSource, rawSelectSql, scanBounds } from "./sourceSql.js";
 import { clearDirectory, writeOutputs } from "./writeOutputs.js";
@@ -60,13 +61,28 @@ export async function runCompaction(
   const unreadable = new Map<number, string>();
   const bounds = scanBounds(job);
 
-  // 1. Validate every raw file fully (gzip framing, each line, value kinds).
+  // 1. Validate every raw file fully (gzip framing, each line, value kinds). The text the
+  //    validator inflates is also written out as a plain copy of the file's valid lines
+  //    (within PLAIN_COPY_BUDGET_BYTES), which DuckDB then reads instead of inflating the
+  //    gzip a second time: each byte is inflated once. See plainCopies.ts.
   enter("inspect");
   let t = performance.now();
+  const cleanPaths = new Map<number, string>();
+  const copyTo = await plainCopyPaths(job, ctx.scratchDir);
   const scans: (RawScan | undefined)[] = await ctx.pool.scanAll(
-    job.raw.map((r) => ({ path: r.localPath, options: bounds })),
+    job.raw.map((r, index) => {
+      const copy = copyTo.get(index);
+      const options = copy ? { ...bounds, cleanTo: copy.path, cleanMaxBytes: copy.maxBytes } : bounds;
+      return { path: r.localPath, options };
+    }),
     signal,
   );
+  for (const [index, copy] of copyTo) {
+    const scan = scans[index];
+    const complete = scan?.kind === "ok" && scan.textBytes <= copy.maxBytes;
+    if (complete && keyRenames(scan) === undefined) cleanPaths.set(index, copy.path);
+    else await rm(copy.path, { force: true });
+  }
   scans.forEach((scan, index) => {
     if (scan?.kind === "unreadable") unreadable.set(index, scan.error);
   });
@@ -75,12 +91,11 @@ export async function runCompaction(
   // 2. Files with bad lines (or a BOM) are read from a cleaned copy: DuckDB's own error
   //    skipping loses valid lines next to bad ones. So are files with keys that are not
   //    their own column name (case twins, "", quotes, …): the copy carries the column
-  //    names, which DuckDB can tell apart.
+  //    names, which DuckDB can tell apart. A plain copy from step 1 is already clean.
   enter("clean");
   t = performance.now();
-  const cleanPaths = new Map<number, string>();
   const toClean = scans.flatMap((scan, index) => {
-    if (scan?.kind !== "ok") return [];
+    if (scan?.kind !== "ok" || cleanPaths.has(index)) return [];
     const renames = keyRenames(scan);
     if (!scan.needsCleaning && renames === undefined) return [];
     const cleanTo = join(ctx.scratchDir, `clean-${index}.ndjson`);

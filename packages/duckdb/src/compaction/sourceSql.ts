@@ -46,10 +46,14 @@ export function scanBounds(job: EngineJob): { maxLineBytes: number; maxInflatedB
   };
 }
 
-/** `read_ndjson` over one kind of source (gzip originals or cleaned copies), or undefined if none. */
+/**
+ * `read_ndjson` over one kind of source (gzip originals or plain copies), or over both in
+ * the given order ("any": compression told apart by each path's `.gz` or not), or
+ * undefined if there is none.
+ */
 export function rawReadSql(
   sources: readonly RawSource[],
-  gzip: boolean,
+  gzip: boolean | "any",
   name: string,
   params: Params,
   types: ParamTypes,
@@ -57,12 +61,12 @@ export function rawReadSql(
   maxLineBytes: number,
   ignoreErrors = false,
 ): string | undefined {
-  const chosen = sources.filter((s) => s.gzip === gzip);
+  const chosen = gzip === "any" ? sources : sources.filter((s) => s.gzip === gzip);
   if (chosen.length === 0) return undefined;
   params[name] = listValue(chosen.map((s) => s.readPath));
   types[name] = LIST(VARCHAR);
   return `SELECT * FROM read_ndjson($${name}, columns = $${columnsParam}, format = 'newline_delimited',
-    compression = '${gzip ? "gzip" : "uncompressed"}', auto_detect = false, ignore_errors = ${ignoreErrors},
+    compression = '${gzip === "any" ? "auto_detect" : gzip ? "gzip" : "uncompressed"}', auto_detect = false, ignore_errors = ${ignoreErrors},
     maximum_object_size = ${Math.floor(maxLineBytes)}, filename = '${PATH_COLUMN}')`;
 }
 
@@ -104,11 +108,19 @@ export function rawSelectSql(
   // Every line was validated, so the only errors DuckDB may skip are values of natively
   // read cast columns that do not convert (they become NULL, and are counted).
   const ignoreErrors = native.size > 0;
-  const reads = [
-    rawReadSql(readOrder, true, "raw_gzip", params, types, "raw_columns", maxLineBytes, ignoreErrors),
-    rawReadSql(readOrder, false, "raw_clean", params, types, "raw_columns", maxLineBytes, ignoreErrors),
-  ].filter((s): s is string => s !== undefined);
-  if (reads.length === 0) return undefined;
+  // One read over every file, in `readOrder`, so insertion order follows it (a sorted job
+  // over in-order files needs no sort) whichever files are gzip and which plain copies.
+  const read = rawReadSql(
+    readOrder,
+    "any",
+    "raw_files",
+    params,
+    types,
+    "raw_columns",
+    maxLineBytes,
+    ignoreErrors,
+  );
+  if (read === undefined) return undefined;
 
   // device_id and source_file come from the read path's index (see linkSources), not a
   // join: a hash join under ORDER BY ran out of memory at 256 MiB where this spills fine.
@@ -125,7 +137,7 @@ export function rawSelectSql(
   const position = `CAST(split_part(parse_filename(r.${q(PATH_COLUMN)}), '.', 1) AS INTEGER)`;
   return `SELECT *, ${eventTime} AS event_time FROM (
     SELECT ${[...select, `list_extract($src_devices, ${position}) AS device_id`, `list_extract($src_keys, ${position}) AS source_file`].join(",\n      ")}
-    FROM (${reads.join("\nUNION ALL\n")}) r
+    FROM (${read}) r
   )`;
 }
 

@@ -36,9 +36,7 @@ export async function writeOutputs(
   native: ReadonlySet<string>,
   metadata: string,
 ): Promise<EngineOutput[]> {
-  const cleaned = sources.filter((s) => !s.gzip).length;
-  // Gzip'd and cleaned files are two reads (UNION ALL); order holds only within one.
-  if (job.sort && job.lake.length === 0 && (cleaned === 0 || cleaned === sources.length)) {
+  if (job.sort && job.lake.length === 0) {
     const readOrder = [...sources].sort(
       (a, b) =>
         Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||

@@ -52,6 +52,12 @@ export interface ScanOptions {
   /** Write the valid lines here: the cleaned copy DuckDB reads instead of the original. */
   readonly cleanTo?: string;
   /**
+   * Give up the copy (delete it, keep scanning) once the file has inflated past this: its
+   * temp disk was budgeted from the gzip size, and a file that inflates far more (a gzip
+   * bomb) must not fill the disk. The copy is complete exactly when `textBytes` ≤ this.
+   */
+  readonly cleanMaxBytes?: number;
+  /**
    * Keys to rewrite in the cleaned copy (raw key → lake column name), so DuckDB, whose
    * names are case-insensitive and which cannot take every key as an identifier, reads
    * each key under its own column name.
@@ -89,7 +95,7 @@ export async function scanRawFile(
   options: ScanOptions,
 ): Promise<RawScan> {
   const { fs, zlib, isUtf8 } = modules;
-  const { cleanTo, renames, maxLineBytes: MAX_LINE, maxInflatedBytes } = options;
+  const { cleanTo, cleanMaxBytes, renames, maxLineBytes: MAX_LINE, maxInflatedBytes } = options;
   // Stray strings kept per field and file (FieldStats.strings), and the longest one kept.
   const MAX_STRINGS = 16;
   const MAX_STRING_BYTES = 256;
@@ -569,14 +575,31 @@ export async function scanRawFile(
     }
   }
 
+  // The copy's bytes as ranges of the buffers they are in, written (without copying) before
+  // the chunk they point into is released: at the end of every chunk and of the file.
+  // Consecutive valid lines of a chunk are one range, so a clean chunk is one write.
   let out: number | undefined;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const rangeBuf: Buffer[] = [];
+  const rangeStart: number[] = [];
+  const rangeEnd: number[] = [];
+  function emit(b: Buffer, s: number, e: number): void {
+    const n = rangeBuf.length - 1;
+    if (n >= 0 && rangeBuf[n] === b && rangeEnd[n] === s) rangeEnd[n] = e;
+    else {
+      rangeBuf.push(b);
+      rangeStart.push(s);
+      rangeEnd.push(e);
+    }
+  }
   function flush(): void {
-    if (out === undefined || pendingBytes === 0) return;
-    fs.writeSync(out, Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
+    if (out === undefined || rangeBuf.length === 0) return;
+    fs.writevSync(
+      out,
+      rangeBuf.map((b, i) => b.subarray(rangeStart[i], rangeEnd[i])),
+    );
+    rangeBuf.length = 0;
+    rangeStart.length = 0;
+    rangeEnd.length = 0;
   }
   const NEWLINE = Buffer.from("\n");
   // Per field index: the column name's bytes when the key is renamed, null when it is not.
@@ -625,21 +648,23 @@ export async function scanRawFile(
         }
         valid++;
         if (out !== undefined) {
-          // Copied: the chunk's memory is not ours to keep. A renamed key's text (between
-          // its quotes) is swapped for its column name; everything else is kept byte for byte.
+          // A renamed key's text (between its quotes) is swapped for its column name;
+          // everything else is kept byte for byte, the line's own newline included.
           let from = s;
           if (renames !== undefined) {
             for (let p = 0; p < keyCount; p++) {
               const to = renamedKey(idx[p]!);
               if (to === null) continue;
-              pending.push(Buffer.from(b.subarray(from, keyStart[p]!)), to);
-              pendingBytes += keyStart[p]! - from + to.length;
+              emit(b, from, keyStart[p]!);
+              emit(to, 0, to.length);
               from = keyEnd[p]!;
             }
           }
-          pending.push(Buffer.from(b.subarray(from, e)), NEWLINE);
-          pendingBytes += e - from + 1;
-          if (pendingBytes > 1 << 20) flush();
+          if (b[e] === 10) emit(b, from, e + 1);
+          else {
+            emit(b, from, e);
+            emit(NEWLINE, 0, 1);
+          }
         }
         return;
       }
@@ -713,6 +738,14 @@ export async function scanRawFile(
       inflatedTooMuch = true;
       throw new Error("inflated size limit reached");
     }
+    if (out !== undefined && cleanMaxBytes !== undefined && textBytes > cleanMaxBytes) {
+      fs.closeSync(out);
+      fs.rmSync(cleanTo!, { force: true });
+      out = undefined;
+      rangeBuf.length = 0;
+      rangeStart.length = 0;
+      rangeEnd.length = 0;
+    }
     let start = 0;
     if (
       physical === 0 &&
@@ -748,6 +781,7 @@ export async function scanRawFile(
       }
     }
     if (start < chunk.length) keep(chunk.subarray(start));
+    flush();
   }
 
   if (cleanTo !== undefined) {
