@@ -13,6 +13,7 @@ export * from "./compaction/ports.js";
 export * from "./compaction/sweep.js";
 export * from "./compaction/typeRewrites.js";
 export * from "./config/loadConfig.js";
+export * from "./config/parseSetting.js";
 export * from "./config/settings.js";
 export * from "./config/units.js";
 export * from "./deploy/lambdaShape.js";

@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
-import { parseSettingValue, SETTINGS, type SettingName, type Settings } from "./settings.js";
+import { parseSettingValue } from "./parseSetting.js";
+import { SETTINGS, type SettingName, type Settings } from "./settings.js";
 
 export type CompacterConfig = Readonly<Settings>;
 

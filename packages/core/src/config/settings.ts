@@ -1,6 +1,3 @@
-import { parseUtcOffset } from "../time/zones.js";
-import { formatBytes, formatDuration, parseBytes, parseDurationMs } from "./units.js";
-
 /**
  * Every setting Compacter reads, named once. Each has a `COMPACTER_*` environment
  * variable and a `--flag`; precedence is flag > environment > default. The README's
@@ -377,38 +374,3 @@ type ValueOf<K extends SettingKind> = K extends "string"
       : number;
 
 export type Settings = { -readonly [N in SettingName]: ValueOf<(typeof SETTINGS)[N]["kind"]> };
-
-/** "closeAfterMs" → "--close-after"; the unit suffix is dropped because values carry units. */
-export function flagName(name: SettingName): string {
-  const base = name.replace(/(Ms|Bytes)$/, "");
-  return `--${base.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-export function parseSettingValue(name: SettingName, raw: string) {
-  const spec: SettingSpec = SETTINGS[name];
-  switch (spec.kind) {
-    case "string":
-      return raw;
-    case "offset":
-      return parseUtcOffset(raw);
-    case "boolean":
-      if (/^(1|true|yes|on)$/i.test(raw)) return true;
-      if (/^(0|false|no|off)$/i.test(raw)) return false;
-      throw new RangeError(`'${raw}' is not a boolean (true/false)`);
-    case "duration":
-      return checkMin(spec, parseDurationMs(raw), formatDuration);
-    case "bytes":
-      return checkMin(spec, parseBytes(raw), formatBytes);
-    case "integer": {
-      if (!/^-?\d+$/.test(raw.trim())) throw new RangeError(`'${raw}' is not a whole number`);
-      return checkMin(spec, Number(raw), String);
-    }
-  }
-}
-
-function checkMin(spec: SettingSpec, value: number, format: (n: number) => string): number {
-  if (spec.min !== undefined && value < spec.min) {
-    throw new RangeError(`must be at least ${format(spec.min)}`);
-  }
-  return value;
-}
