@@ -36,36 +36,19 @@ export async function writeOutputs(
   native: ReadonlySet<string>,
   metadata: string,
 ): Promise<EngineOutput[]> {
+  const write = (order: RowOrder, readOrder: readonly RawSource[] = sources) =>
+    writeQuery(connection, job, plan, sources, lakeColumns, native, metadata, order, readOrder);
   if (job.sort && job.lake.length === 0) {
     const readOrder = [...sources].sort(
       (a, b) =>
         Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||
         Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
     );
-    const outputs = await writeQuery(
-      connection,
-      job,
-      plan,
-      sources,
-      lakeColumns,
-      native,
-      metadata,
-      "readOrder",
-      readOrder,
-    );
+    const outputs = await write("readOrder", readOrder);
     if (await inDeviceTimeOrder(connection, outputs)) return outputs;
     await clearDirectory(job.outputDir);
   }
-  return writeQuery(
-    connection,
-    job,
-    plan,
-    sources,
-    lakeColumns,
-    native,
-    metadata,
-    job.sort ? "orderBy" : "any",
-  );
+  return write(job.sort ? "orderBy" : "any");
 }
 
 /** How rows are put in order: by DuckDB's ORDER BY, by reading in order, or not at all. */
