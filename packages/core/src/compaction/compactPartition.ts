@@ -1,38 +1,29 @@
-import { mkdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CompacterConfig } from "../config/loadConfig.js";
-import {
-  CompacterError,
-  GenerationConflictError,
-  InjectedFaultError,
-  LeaseLostError,
-  ObjectNotFoundError,
-} from "../errors.js";
-import { parsedKeyOf, registerObservedVersion } from "../ingest/observedVersions.js";
-import { lakeFileKey, type PartitionId, partitionLabel } from "../layout/partitions.js";
+import { GenerationConflictError, InjectedFaultError, LeaseLostError } from "../errors.js";
+import { type PartitionId, partitionLabel } from "../layout/partitions.js";
 import type { Logger } from "../log.js";
 import {
-  type ConsumedFile,
   type GenerationRecord,
   type InflightCommit,
-  type LakeFile,
   type PartitionState,
   PLAN_KIND,
   type PlanKind,
-  type RawFileRecord,
 } from "../manifest/model.js";
 import type { ManifestStore } from "../manifest/store.js";
 import { ledgerTypes, narrowColumnsAfter } from "../schema/ledger.js";
-import { mergeSchemas } from "../schema/mergeSchemas.js";
 import { newAttemptId } from "../util/ids.js";
-import { mapLimit } from "../util/mapLimit.js";
 import { finishCommit } from "./commit.js";
-import type { CompactionEngine, EngineResult, RawInput } from "./engine.js";
+import { applyMarksOnly, consumedFiles, countQuarantined } from "./consumedFiles.js";
+import { downloadLake, downloadRaw } from "./downloadInputs.js";
+import type { CompactionEngine } from "./engine.js";
+import { buildGenerationRecord } from "./generationRecord.js";
 import { keepLease } from "./leaseKeeper.js";
-import { behindLedger, type LedgerListener, recordInLedger } from "./ledgerUpdate.js";
+import { behindLedger, type LedgerListener } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
 import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
+import { recordWrittenSchema } from "./schemaUpdate.js";
+import { discardAttempt, stageOutputs } from "./staging.js";
+import { createWorkspace, removeWorkspace } from "./workspace.js";
 
 export interface CompactionDeps {
   readonly store: ManifestStore;
@@ -151,22 +142,13 @@ async function runGeneration(
   signal: AbortSignal,
   rolledForward: boolean,
 ): Promise<CompactionOutcome> {
-  const { store, objects, config, clock, engine } = deps;
+  const { store, config, clock, engine } = deps;
   const { partition } = plan;
   const startedAt = clock.now();
   const attemptId = newAttemptId(startedAt);
   const generation = (state?.generation ?? 0) + 1;
   const log = deps.log.child({ generation, attemptId, plan: plan.kind });
-  const baseDir = config.tempDir || join(tmpdir(), "compacter");
-  const workDir = join(baseDir, `compact-${attemptId}`);
-  const rawDir = join(workDir, "raw");
-  const lakeDir = join(workDir, "lake");
-  const outDir = join(workDir, "out");
-  await Promise.all([
-    mkdir(rawDir, { recursive: true }),
-    mkdir(lakeDir, { recursive: true }),
-    mkdir(outDir, { recursive: true }),
-  ]);
+  const workspace = await createWorkspace(config.tempDir, attemptId);
   const stagedKeys: string[] = [];
   let intentWritten = false;
   let committed = false;
@@ -186,7 +168,7 @@ async function runGeneration(
     const byDeviceHour = [...plan.read].sort(
       (a, b) => a.deviceId.localeCompare(b.deviceId) || a.hourKey.localeCompare(b.hourKey),
     );
-    const { raw, skipped } = await downloadRaw(deps, byDeviceHour, rawDir);
+    const { raw, skipped } = await downloadRaw(deps, byDeviceHour, workspace.rawDir);
     if (raw.length === 0 && plan.kind === PLAN_KIND.append) {
       // Every planned file changed under us: their newer events decide; nothing to write.
       await applyMarksOnly(deps, plan, state);
@@ -198,11 +180,7 @@ async function runGeneration(
       };
     }
     const lakeInputs = plan.kind === PLAN_KIND.merge ? (state?.files ?? []) : [];
-    const lake = await mapLimit(lakeInputs, config.downloadConcurrency, async (file, i) => {
-      const localPath = join(lakeDir, `${i}.parquet`);
-      await objects.download(config.lakeBucket, file.key, localPath);
-      return { lakeKey: file.key, localPath };
-    });
+    const lake = await downloadLake(deps, lakeInputs, workspace.lakeDir);
     if (signal.aborted) throw new LeaseLostError("lease lost while downloading inputs");
 
     const schema = await store.getSchema(partition.district);
@@ -215,13 +193,12 @@ async function runGeneration(
       schema: schema?.columns ?? [],
       ledgerTypes: ledgerTypes(ledger),
       sort: plan.sort,
-      outputDir: outDir,
+      outputDir: workspace.outDir,
       maxFileBytes: config.maxFileSizeBytes,
       limits: {
         memoryLimitBytes: config.memoryLimitBytes,
         threads: config.threads,
-        // Stable across jobs, so the engine keeps one DuckDB instance for the process.
-        tempDir: join(baseDir, "duckdb"),
+        tempDir: workspace.duckDbTempDir,
         // A closed day's sorted files are kept for good and read often: worth the slower,
         // smaller ZSTD level (level 12: 0.87× the bytes of level 3 on telemetry, ~2× the
         // encoding CPU; a one-unit query read it faster, having fewer bytes to read).
@@ -235,34 +212,10 @@ async function runGeneration(
       },
     });
     stage = "commit";
-    await saveSchema(deps, partition.district, result);
-    // The ledger widens before the commit publishes anything of the wider type; a file
-    // narrower than the ledger (a worker that raced a widening) is left for a rewrite.
-    await recordInLedger(
-      deps,
-      partition,
-      { columns: result.schema, ...(result.renamedFields ? { renamedFields: result.renamedFields } : {}) },
-      new Date(clock.now()).toISOString(),
-    );
+    // Before staging: the ledger must widen before the commit publishes anything of the wider type.
+    await recordWrittenSchema(deps, partition, result);
 
-    const outputs = result.outputs
-      .filter((o) => o.rows > 0)
-      .map((o, i) => {
-        const uid = `${String(generation).padStart(6, "0")}_${attemptId}_${i}`;
-        return {
-          local: o.localPath,
-          file: {
-            key: lakeFileKey(config.lakePrefix, partition, uid),
-            rows: o.rows,
-            bytes: o.bytes,
-          } satisfies LakeFile,
-          stagingKey: `${config.stagingPrefix}${partition.day}/${partition.district}/${attemptId}/data_${uid}.parquet`,
-        };
-      });
-    await mapLimit(outputs, config.downloadConcurrency, async (o) => {
-      stagedKeys.push(o.stagingKey);
-      await objects.upload(o.local, config.lakeBucket, o.stagingKey);
-    });
+    const outputs = await stageOutputs(deps, partition, generation, attemptId, result.outputs, stagedKeys);
     await deps.faults.at("afterStage");
 
     const inflight: InflightCommit = {
@@ -274,34 +227,21 @@ async function runGeneration(
     const filesAfter = plan.kind === PLAN_KIND.merge ? newFiles : [...(state?.files ?? []), ...newFiles];
     const consumed = consumedFiles(plan, raw, result, skipped);
     const committedAt = new Date(clock.now()).toISOString();
-    const record: GenerationRecord = {
+    const record = buildGenerationRecord({
       partition,
       generation,
       attemptId,
-      plan: plan.kind,
-      reason: plan.reason,
-      worker: owner,
-      startedAt: new Date(startedAt).toISOString(),
+      plan,
+      owner,
+      startedAtMs: startedAt,
       committedAt,
       durationMs: clock.now() - startedAt,
-      inputs: consumed,
+      consumed,
       lakeInputs,
       outputs: newFiles,
-      replaced: lakeInputs,
       staged: inflight.staged,
-      rowsIn: result.files.reduce((n, f) => n + (f.outcome === "read" ? f.rows : 0), 0) + result.rowsFromLake,
-      rowsOut: result.rowsOut,
-      rowsDropped: result.rowsDropped,
-      bytesIn: plan.read.reduce((n, f) => n + f.size, 0) + lakeInputs.reduce((n, f) => n + f.bytes, 0),
-      bytesOut: newFiles.reduce((n, f) => n + f.bytes, 0),
-      lateFiles: plan.read.filter((f) => f.late).length,
-      badLines: consumed.reduce((n, f) => n + f.badLines, 0),
-      nulledValues: result.nulledValues,
-      addedColumns: result.addedColumns,
-      unstoredFields: result.conflictingFields ?? [],
-      renamedFields: result.renamedFields ?? [],
-      schemaColumns: result.schema.length,
-    };
+      result,
+    });
     if (record.unstoredFields.length > 0) {
       log.warn("raw fields whose names clash with existing columns except for case were not stored", {
         fields: record.unstoredFields,
@@ -359,195 +299,6 @@ async function runGeneration(
     throw error;
   } finally {
     clearInterval(slowLog);
-    await rm(workDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Downloads the planned raw versions. A file whose object changed or vanished since it
- * was registered is left out of this generation, and what we observed is registered
- * right away with the smallest sequencer after the known one (see successorSequencer):
- * if the notification of that change was lost (e.g. parked in the ingest DLQ), the file
- * still converges instead of being skipped at every job; if it arrives, it wins.
- */
-async function downloadRaw(
-  deps: CompactionDeps,
-  files: readonly RawFileRecord[],
-  dir: string,
-): Promise<{ raw: RawInput[]; skipped: Set<string> }> {
-  const skipped = new Set<string>();
-  const downloaded = await mapLimit(files, deps.config.downloadConcurrency, async (file, i) => {
-    const localPath = join(dir, `${i}.txt.gz`);
-    try {
-      const observed = await deps.objects.download(deps.config.rawBucket, file.key, localPath);
-      if (observed.eTag === file.eTag) {
-        return { key: file.key, eTag: file.eTag, deviceId: file.deviceId, localPath } satisfies RawInput;
-      }
-      skipped.add(file.key);
-      await registerObserved(deps, file, {
-        eTag: observed.eTag,
-        size: observed.bytes,
-        lastModified: observed.lastModified,
-      });
-    } catch (error) {
-      if (!(error instanceof ObjectNotFoundError)) throw error;
-      skipped.add(file.key);
-      await registerObserved(deps, file, undefined);
-    }
-    return undefined;
-  });
-  return { raw: downloaded.filter((r): r is RawInput => r !== undefined), skipped };
-}
-
-async function registerObserved(
-  deps: CompactionDeps,
-  file: RawFileRecord,
-  observed: { eTag: string; size: number; lastModified: Date } | undefined,
-): Promise<void> {
-  const outcome = await registerObservedVersion({
-    store: deps.store,
-    windows: deps.config,
-    file: parsedKeyOf(file),
-    recorded: file,
-    observed,
-    nowMs: deps.clock.now(),
-  });
-  deps.log.info(
-    observed
-      ? "raw object changed since it was registered; registered the version found"
-      : "raw object is gone; registered its removal",
-    { key: file.key, registered: file.eTag, found: observed?.eTag, result: outcome.result },
-  );
-}
-
-function consumedFiles(
-  plan: CompactionPlan,
-  raw: readonly RawInput[],
-  result: EngineResult,
-  skipped: ReadonlySet<string>,
-): ConsumedFile[] {
-  const byKey = new Map(result.files.map((f) => [f.key, f]));
-  const consumed: ConsumedFile[] = [];
-  for (const file of plan.read) {
-    if (skipped.has(file.key)) continue;
-    const outcome = byKey.get(file.key);
-    if (!outcome) throw new CompacterError(`engine returned no outcome for ${file.key}`);
-    const base = {
-      key: file.key,
-      eTag: file.eTag,
-      sequencer: file.sequencer,
-      plannedStatus: "pending",
-      late: file.late,
-    } as const;
-    consumed.push(
-      outcome.outcome === "read"
-        ? {
-            ...base,
-            outcome: "compacted",
-            rows: outcome.rows,
-            badLines: outcome.badLines,
-            ...(outcome.badLineSamples?.length
-              ? {
-                  badLineReasons: outcome.badLineSamples.map((b) => `line ${b.line}: ${b.reason}`).join("; "),
-                }
-              : {}),
-            nullHeartbeats: outcome.nullHeartbeats,
-            absurdHeartbeats: outcome.absurdHeartbeats,
-          }
-        : { ...base, outcome: "quarantined", rows: 0, badLines: 0, error: outcome.error },
-    );
-  }
-  for (const file of plan.alreadyInLake) consumed.push(alreadyInLake(file));
-  for (const file of [...plan.removals, ...plan.markOnly]) consumed.push(dropped(file));
-  if (raw.length !== result.files.length) {
-    throw new CompacterError(`engine returned ${result.files.length} outcomes for ${raw.length} raw inputs`);
-  }
-  return consumed;
-}
-
-function alreadyInLake(file: RawFileRecord): ConsumedFile {
-  return {
-    key: file.key,
-    eTag: file.eTag,
-    sequencer: file.sequencer,
-    plannedStatus: "pending",
-    outcome: "compacted",
-    rows: file.rows ?? 0,
-    badLines: file.badLines ?? 0,
-    late: file.late,
-  };
-}
-
-function dropped(file: RawFileRecord): ConsumedFile {
-  return {
-    key: file.key,
-    eTag: file.eTag,
-    sequencer: file.sequencer,
-    plannedStatus: "removed",
-    outcome: "dropped",
-    rows: 0,
-    badLines: 0,
-    late: file.late,
-  };
-}
-
-function countQuarantined(consumed: readonly ConsumedFile[]): number {
-  return consumed.filter((f) => f.outcome === "quarantined").length;
-}
-
-/** Marks that need no new generation (removed files that never reached the lake, exact re-uploads). */
-async function applyMarksOnly(deps: CompactionDeps, plan: CompactionPlan, state: PartitionState | undefined) {
-  const marks = [...plan.alreadyInLake.map(alreadyInLake), ...plan.markOnly.map(dropped)];
-  if (marks.length === 0) return;
-  await deps.store.markConsumed(
-    plan.partition,
-    state?.generation ?? 0,
-    marks,
-    new Date(deps.clock.now()).toISOString(),
-  );
-}
-
-/** The schema only grows (union, widening), so concurrent writers converge by retrying a merge. */
-async function saveSchema(deps: CompactionDeps, district: string, result: EngineResult): Promise<void> {
-  if (result.addedColumns.length === 0 && result.widenedColumns.length === 0) return;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const current = await deps.store.getSchema(district);
-    const columns = mergeSchemas(current?.columns ?? [], result.schema);
-    if (
-      current &&
-      columns.length === current.columns.length &&
-      columns.every((c, i) => c.type === current.columns[i]?.type)
-    ) {
-      return;
-    }
-    if (await deps.store.putSchema({ district, version: (current?.version ?? 0) + 1, columns })) {
-      deps.log.info("district schema updated", {
-        district,
-        added: result.addedColumns,
-        widened: result.widenedColumns,
-      });
-      return;
-    }
-  }
-  throw new CompacterError(
-    `could not update the schema of district ${district}: too many concurrent updates`,
-    {
-      retryable: true,
-    },
-  );
-}
-
-async function discardAttempt(
-  deps: CompactionDeps,
-  partition: PartitionId,
-  attemptId: string,
-  stagedKeys: readonly string[],
-  intentWritten: boolean,
-): Promise<void> {
-  try {
-    if (intentWritten) await deps.store.deleteIntent(partition, attemptId);
-    await deps.objects.deleteMany(deps.config.lakeBucket, stagedKeys);
-  } catch (error) {
-    deps.log.warn("could not discard staged output; the orphan sweep will", { error });
+    await removeWorkspace(workspace);
   }
 }
