@@ -1,24 +1,30 @@
 import { Worker } from "node:worker_threads";
 import { CompactionAbortedError } from "../errors.js";
-import { type RawScan, type ScanOptions, scanRawFile } from "./scanRawFile.js";
+import { type RawScan, SCAN_KIT, type ScanOptions, scanFile } from "./scanRawFile.js";
 
-// The worker runs scanRawFile from its source text (see scanRawFile's comment). `__name`
-// is a no-op stand-in for the helper esbuild-based loaders (tsx, vitest) insert when they
-// keep function names.
-const WORKER_SOURCE = `
+// The worker runs the scan from source text (see SCAN_KIT): every helper of SCAN_KIT is
+// defined from its own `toString()` under its key, gathered into `kit` and passed to
+// scanFile, so the worker holds exactly the functions the main thread's scan calls.
+// `__name` is a no-op stand-in for the helper esbuild-based loaders (tsx, vitest) insert
+// when they keep function names.
+export const WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
 const zlib = require("node:zlib");
 const { isUtf8 } = require("node:buffer");
 var __name = (target) => target;
-const scanRawFile = (${scanRawFile.toString()});
+${Object.entries(SCAN_KIT)
+  .map(([name, helper]) => `const ${name} = (${helper.toString()});`)
+  .join("\n")}
+const kit = { ${Object.keys(SCAN_KIT).join(", ")} };
+const scanFile = (${scanFile.toString()});
 let state = {};
 parentPort.on("message", async (task) => {
   // A pathological batch (every line a different key order) must not grow the cache forever.
   if (state.templates && state.templates.size > 10000) state = {};
   try {
-    const result = await scanRawFile(task.path, { fs, zlib, isUtf8 }, state, task.options);
+    const result = await scanFile(kit, task.path, { fs, zlib, isUtf8 }, state, task.options);
     parentPort.postMessage({ id: task.id, result });
   } catch (error) {
     parentPort.postMessage({ id: task.id, error: String((error && error.stack) || error), code: error && error.code });
