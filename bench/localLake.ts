@@ -19,7 +19,7 @@ import {
   startLocalEmulators,
   uniqueResourceNames,
 } from "@compacter/local";
-import { createRuntime } from "@compacter/worker";
+import { createRuntime } from "@compacter/wiring";
 import type { Dataset } from "./dataset.js";
 
 /** S3 notifications are replayed with this upload time: a device uploading its hour shortly after it ends. */

@@ -1,7 +1,7 @@
 import { createAwsClients } from "@compacter/aws";
 import { compactPartition, loadConfig, noFaults } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime } from "@compacter/worker";
+import { createRuntime } from "@compacter/wiring";
 import { nulledTotal, recordingEngine } from "./engineRecorder.js";
 import { BenchClock, startMeasure } from "./measure.js";
 import type { CompactResult, CompactTask } from "./types.js";

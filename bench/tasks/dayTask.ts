@@ -8,7 +8,7 @@ import {
   sweepDuePartitions,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime, type Runtime } from "@compacter/worker";
+import { createRuntime, type Runtime } from "@compacter/wiring";
 import { meterDynamoCapacity, meterEmptyReceives } from "../requestMeter.js";
 import { nulledTotal, recordingEngine } from "./engineRecorder.js";
 import { BenchClock, startMeasure } from "./measure.js";

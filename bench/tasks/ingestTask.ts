@@ -1,6 +1,6 @@
 import { createAwsClients, IngestConsumer } from "@compacter/aws";
 import { loadConfig, noFaults } from "@compacter/core";
-import { createRuntime } from "@compacter/worker";
+import { createRuntime } from "@compacter/wiring";
 import { startMeasure } from "./measure.js";
 import type { IngestResult, IngestTask } from "./types.js";
 

@@ -18,7 +18,7 @@ import {
 import { createDuckDbEngine } from "@compacter/duckdb";
 import type { LocalResources } from "@compacter/local";
 import { runSimulation, type SimulationSummary, s3Sink } from "@compacter/simulator";
-import { createRuntime, type Runtime, Worker } from "@compacter/worker";
+import { createRuntime, type Runtime, Worker } from "@compacter/wiring";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConsole, startConsole } from "../../packages/cli/src/ui/consoleServer.js";

@@ -31,7 +31,7 @@ import {
 import { createDuckDbEngine } from "@compacter/duckdb";
 import type { LocalResources } from "@compacter/local";
 import { runSimulation, type SimulationOptions, type SimulationSummary, s3Sink } from "@compacter/simulator";
-import { createRuntime, type Runtime } from "@compacter/worker";
+import { createRuntime, type Runtime } from "@compacter/wiring";
 import { DuckDBInstance, LIST, listValue, VARCHAR } from "@duckdb/node-api";
 import type { TestLocalStack } from "./localStack.js";
 

@@ -1,7 +1,7 @@
 import { emfMetricsFor } from "@compacter/aws";
 import { silentLogger } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime, Worker } from "@compacter/worker";
+import { createRuntime, Worker } from "@compacter/wiring";
 import type { CompactionHarness } from "./compactionHarness.js";
 import { startLambdaRuntime } from "./lambdaRuntime.js";
 import type { TestLocalStack } from "./localStack.js";

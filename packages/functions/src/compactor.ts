@@ -7,7 +7,7 @@ import {
   partitionLabel,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import type { Runtime } from "@compacter/worker";
+import type { Runtime } from "@compacter/wiring";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { invocationBudgetMs, invocationLog } from "./invocation.js";
 import { lambdaRuntime } from "./lambdaConfig.js";

@@ -1,6 +1,6 @@
 import { emfMetricsFor } from "@compacter/aws";
 import { type CompacterConfig, loadConfig, type SettingName } from "@compacter/core";
-import { createRuntime, type Runtime } from "@compacter/worker";
+import { createRuntime, type Runtime } from "@compacter/wiring";
 import { Resource } from "sst";
 
 /**

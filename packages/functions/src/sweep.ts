@@ -9,7 +9,7 @@ import {
   sweepTypeRewrites,
   systemClock,
 } from "@compacter/core";
-import type { Runtime } from "@compacter/worker";
+import type { Runtime } from "@compacter/wiring";
 import type { Context } from "aws-lambda";
 import { invocationLog } from "./invocation.js";
 import { lambdaRuntime } from "./lambdaConfig.js";

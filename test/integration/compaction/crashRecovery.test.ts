@@ -5,7 +5,7 @@ import {
   removeOrphans,
   silentLogger,
 } from "@compacter/core";
-import { faultAt } from "@compacter/worker";
+import { faultAt } from "@compacter/wiring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CompactionHarness,

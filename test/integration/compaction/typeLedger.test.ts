@@ -17,7 +17,7 @@ import {
   sweepTypeRewrites,
   type TypeLedger,
 } from "@compacter/core";
-import { faultAt } from "@compacter/worker";
+import { faultAt } from "@compacter/wiring";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inProcess, json } from "../../helpers/cli.js";

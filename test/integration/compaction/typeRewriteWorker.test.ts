@@ -9,7 +9,7 @@ import {
   silentLogger,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime, Worker } from "@compacter/worker";
+import { createRuntime, Worker } from "@compacter/wiring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/cli.js";
 import { type CompactionHarness, createCompactionHarness } from "../../helpers/compactionHarness.js";

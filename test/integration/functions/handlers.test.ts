@@ -3,7 +3,7 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { type DynamoManifestStore, EmfMetrics } from "@compacter/aws";
 import { createLogger, METRICS, SETTINGS, type SettingName } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { createRuntime } from "@compacter/worker";
+import { createRuntime } from "@compacter/wiring";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {

@@ -1,7 +1,7 @@
 import { EmfMetrics } from "@compacter/aws";
 import { METRICS } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
-import { type Runtime, Worker } from "@compacter/worker";
+import { type Runtime, Worker } from "@compacter/wiring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/cli.js";
 import { type CompactionHarness, createCompactionHarness } from "../../helpers/compactionHarness.js";

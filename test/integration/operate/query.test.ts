@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DynamoManifestStore, S3ObjectStore } from "@compacter/aws";
 import type { PartitionId } from "@compacter/core";
 import type { SimulationSummary } from "@compacter/simulator";
-import { faultAt } from "@compacter/worker";
+import { faultAt } from "@compacter/wiring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LakeCache } from "../../../packages/cli/src/query/lakeCache.js";
 import { type ManifestSnapshot, takeSnapshot } from "../../../packages/cli/src/query/manifestSnapshot.js";

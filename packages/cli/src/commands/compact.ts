@@ -37,7 +37,7 @@ export function registerCompact(program: Command): Command {
       ] = await Promise.all([
         import("@compacter/core"),
         import("@compacter/duckdb"),
-        import("@compacter/worker"),
+        import("@compacter/wiring"),
       ]);
       const runtime = createRuntime(config, { role: "compact" });
       const engine = createDuckDbEngine();

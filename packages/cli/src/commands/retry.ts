@@ -65,7 +65,7 @@ export function registerRetry(program: Command): Command {
       // Loaded here, not at start-up: the AWS SDK costs every other command time.
       const [{ parseRawKey, partitionLabel }, { createRuntime }] = await Promise.all([
         import("@compacter/core"),
-        import("@compacter/worker"),
+        import("@compacter/wiring"),
       ]);
       const runtime = createRuntime(config, { role: "retry" });
       try {
@@ -141,7 +141,7 @@ async function retryFailing(
 ): Promise<void> {
   const [{ partitionLabel, queuedHoldMs, retryPolicyOf }, { createRuntime }] = await Promise.all([
     import("@compacter/core"),
-    import("@compacter/worker"),
+    import("@compacter/wiring"),
   ]);
   const narrowed = flags.day !== undefined || flags.district !== undefined;
   const only = narrowed ? partitionFromFlags(flags, "retry --failing") : undefined;

@@ -21,7 +21,7 @@ export function registerRun(program: Command): Command {
       // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
       const [{ createDuckDbEngine }, { createRuntime, Worker }, { emfMetricsFor }] = await Promise.all([
         import("@compacter/duckdb"),
-        import("@compacter/worker"),
+        import("@compacter/wiring"),
         import("@compacter/aws"),
       ]);
       const runtime = createRuntime(config, {

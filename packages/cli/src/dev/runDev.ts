@@ -16,7 +16,7 @@ import {
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { formatEnvFile, type LocalStack, parseEnvFile, writeEnvFile } from "@compacter/local";
-import { createRuntime, Worker } from "@compacter/worker";
+import { createRuntime, Worker } from "@compacter/wiring";
 import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.js";
 import { readableLogSink } from "../readableLogs.js";
 import { configFromFlags } from "../settingsFlags.js";
