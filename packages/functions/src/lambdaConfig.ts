@@ -2,6 +2,7 @@ import { emfMetricsFor } from "@compacter/aws";
 import { type CompacterConfig, loadConfig, type SettingName } from "@compacter/core";
 import { createRuntime, type Runtime } from "@compacter/wiring";
 import { Resource } from "sst";
+import type { ContainerOptions } from "./lambdaContainer.js";
 
 /**
  * Lambda config: the resources SST linked to this function (read through `Resource`,
@@ -43,8 +44,15 @@ function linked(resource: string, property: string): string | undefined {
   }
 }
 
-/** A role's runtime on Lambda: its config, and metrics as EMF lines on stdout (CloudWatch extracts them). */
-export function lambdaRuntime(role: string): Runtime {
+/**
+ * A role's runtime on Lambda — the one wiring every handler takes: config from the links,
+ * adapters from @compacter/wiring, metrics as EMF lines on stdout (CloudWatch extracts them).
+ */
+export function lambdaRuntime(role: string, options: ContainerOptions = {}): Runtime {
   const config = lambdaConfig();
-  return createRuntime(config, { role, metrics: emfMetricsFor(config) });
+  return createRuntime(config, {
+    role,
+    metrics: emfMetricsFor(config),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 }

@@ -7,12 +7,12 @@ import {
   type SweepOutcome,
   sweepDuePartitions,
   sweepTypeRewrites,
-  systemClock,
 } from "@compacter/core";
 import type { Runtime } from "@compacter/wiring";
 import type { Context } from "aws-lambda";
 import { invocationLog } from "./invocation.js";
 import { lambdaRuntime } from "./lambdaConfig.js";
+import { type ContainerOptions, coldStarted, type LambdaContainer } from "./lambdaContainer.js";
 
 /**
  * The scheduled sweep (a Cron, every minute): due partitions → one job each on the
@@ -40,12 +40,12 @@ export function createSweepHandler(
   orphanMinute = 0,
 ): (event?: unknown, context?: Context) => Promise<SweepResult> {
   return async (_event, context) => {
-    const { store, jobs, objects, config, metrics } = runtime;
+    const { store, jobs, objects, config, metrics, clock } = runtime;
     const log = invocationLog(runtime.log, context);
     const swept = await sweepDuePartitions({
       store,
       queue: jobs,
-      clock: systemClock,
+      clock,
       log,
       retry: retryPolicyOf(config),
       metrics,
@@ -59,7 +59,7 @@ export function createSweepHandler(
     const rewrites = await sweepTypeRewrites({
       store,
       queue: jobs,
-      clock: systemClock,
+      clock,
       log,
       config,
       retry: retryPolicyOf(config),
@@ -72,26 +72,16 @@ export function createSweepHandler(
       lakeFreshnessSeconds: swept.freshness.ageMs / 1000,
       typeRewrites: rewrites.sent,
     };
-    if (new Date(systemClock.now()).getUTCMinutes() !== orphanMinute) return result;
-    const removed = await removeOrphans({ store, objects, config, clock: systemClock, log });
+    if (new Date(clock.now()).getUTCMinutes() !== orphanMinute) return result;
+    const removed = await removeOrphans({ store, objects, config, clock, log });
     return { ...result, orphansRemoved: removed.staged.length + removed.lake.length };
   };
 }
 
-let cold:
-  | { runtime: Runtime; handle: (event?: unknown, context?: Context) => Promise<SweepResult> }
-  | undefined;
-
-export async function handler(event?: unknown, context?: Context): Promise<SweepResult> {
-  if (!cold) {
-    const runtime = lambdaRuntime("sweep");
-    cold = { runtime, handle: createSweepHandler(runtime) };
-  }
-  return cold.handle(event, context);
+/** The container: the runtime's clients, reused by warm invocations. */
+export function sweepContainer(options: ContainerOptions = {}): LambdaContainer<unknown, SweepResult> {
+  const runtime = lambdaRuntime("sweep", options);
+  return { handle: createSweepHandler(runtime), close: async () => runtime.close() };
 }
 
-/** Ends the container's state (local runs only: a Lambda container is frozen, never closed). */
-export async function closeContainer(): Promise<void> {
-  cold?.runtime.close();
-  cold = undefined;
-}
+export const { handler, closeContainer } = coldStarted(() => sweepContainer());

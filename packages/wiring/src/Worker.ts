@@ -1,7 +1,6 @@
 import type { MessageDisposition } from "@compacter/aws";
 import { CompactionConsumer, IngestConsumer } from "@compacter/aws";
 import {
-  type Clock,
   type CompactionEngine,
   type CompactionOutcome,
   type LakeFreshness,
@@ -12,7 +11,6 @@ import {
   retryPolicyOf,
   sweepDuePartitions,
   sweepTypeRewrites,
-  systemClock,
 } from "@compacter/core";
 import type { Runtime } from "./runtime.js";
 
@@ -32,8 +30,6 @@ export interface WorkerOptions {
   readonly roles?: Partial<WorkerRoles>;
   readonly onOutcome?: (outcome: CompactionOutcome) => void;
   readonly onIngestBatch?: (dispositions: readonly MessageDisposition[]) => void;
-  /** What the sweep takes as now (tests move it instead of sleeping). @defaultvalue systemClock */
-  readonly clock?: Clock;
   readonly onSweep?: (result: {
     partitions: number;
     dueEntries: number;
@@ -51,7 +47,6 @@ export class Worker {
   private sweepRunning?: Promise<void>;
   private lastOrphanSweepMs = 0;
   private readonly sweepStats = { sweeps: 0, jobsSent: 0, orphansRemoved: 0, errors: 0 };
-  private readonly clock: Clock;
 
   constructor(
     private readonly runtime: Runtime,
@@ -59,7 +54,6 @@ export class Worker {
     private readonly options: WorkerOptions = {},
   ) {
     const roles = { ingest: true, sweep: true, compaction: true, ...options.roles };
-    this.clock = options.clock ?? systemClock;
     const { config, clients, store, log } = runtime;
     if (roles.ingest) {
       requireSetting(config.ingestQueueUrl, "ingestQueueUrl (COMPACTER_INGEST_QUEUE_URL)");
@@ -114,13 +108,13 @@ export class Worker {
 
   /** One sweep now (tests, `compacter compact --due`). */
   async sweepOnce(): Promise<void> {
-    const { store, jobs, log, config, objects, metrics } = this.runtime;
+    const { store, jobs, log, config, objects, metrics, clock } = this.runtime;
     const sweepLog = log.child({ role: "sweep" });
     try {
       const result = await sweepDuePartitions({
         store,
         queue: jobs,
-        clock: this.clock,
+        clock,
         log: sweepLog,
         retry: retryPolicyOf(config),
         metrics,
@@ -136,15 +130,15 @@ export class Worker {
       await sweepTypeRewrites({
         store,
         queue: jobs,
-        clock: this.clock,
+        clock,
         log: sweepLog,
         config,
         retry: retryPolicyOf(config),
       });
-      const now = this.clock.now();
+      const now = clock.now();
       if (now - this.lastOrphanSweepMs >= orphanSweepIntervalMs(config)) {
         this.lastOrphanSweepMs = now;
-        const removed = await removeOrphans({ store, objects, config, clock: this.clock, log: sweepLog });
+        const removed = await removeOrphans({ store, objects, config, clock, log: sweepLog });
         this.sweepStats.orphansRemoved += removed.staged.length + removed.lake.length;
       }
     } catch (error) {

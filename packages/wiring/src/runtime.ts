@@ -5,10 +5,12 @@ import {
   createAwsClients,
   DeadLetters,
   DynamoManifestStore,
+  type ProcessDeps,
   S3ObjectStore,
   SqsJobQueue,
 } from "@compacter/aws";
 import {
+  type Clock,
   type CompacterConfig,
   type CompactionDeps,
   type CompactionEngine,
@@ -30,6 +32,8 @@ import { faultsFromEnv } from "./faults.js";
 export interface Runtime {
   readonly config: CompacterConfig;
   readonly log: Logger;
+  /** What every role takes as now: due times, leases, back-offs, orphan ages. */
+  readonly clock: Clock;
   /** Where every role publishes its metrics (EMF lines; see packages/core/src/observability). */
   readonly metrics: Metrics;
   readonly clients: AwsClients;
@@ -43,6 +47,12 @@ export interface Runtime {
   readonly ingestDeadLetters: DeadLetters;
   /** Dead-letter queue of the compaction queue. */
   readonly compactionDeadLetters: DeadLetters;
+  /**
+   * What the ingest of a batch needs. `queueArn` is the queue the batch came from, as a
+   * Lambda event names it: with neither the DLQ nor the ingest queue configured, its
+   * redrive policy names the DLQ.
+   */
+  ingestDeps(queueArn?: string): ProcessDeps;
   compactionDeps(engine: CompactionEngine): CompactionDeps;
   close(): void;
 }
@@ -56,6 +66,8 @@ export interface RuntimeOptions {
    */
   readonly metrics?: Metrics;
   readonly faults?: FaultInjector;
+  /** What the roles take as now (tests move it instead of sleeping). @defaultvalue systemClock */
+  readonly clock?: Clock;
   /** Where log lines go when `log` is not given (default: stderr, as JSON). */
   readonly logSink?: LogSink;
   /** Added to every log line ("ingest", "compactor", …). */
@@ -76,27 +88,54 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
   const store = new DynamoManifestStore({ client: clients.dynamodb, tableName: config.manifestTable });
   const objects = new S3ObjectStore(clients.s3);
   const faults = options.faults ?? faultsFromEnv();
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? noMetrics;
   const onLedgerChanged = catalogFollower(config, log);
-  const deadLetters = (dlqUrl: string, queueUrl: string) =>
-    new DeadLetters(clients.sqs, { ...(dlqUrl ? { dlqUrl } : {}), ...(queueUrl ? { queueUrl } : {}) }, log);
+  const deadLetters = (dlqUrl: string, queueUrl: string, queueArn?: string) =>
+    new DeadLetters(
+      clients.sqs,
+      { ...(dlqUrl ? { dlqUrl } : {}), ...(queueUrl ? { queueUrl } : {}), ...(queueArn ? { queueArn } : {}) },
+      log,
+    );
+  const ingestDeadLetters = deadLetters(config.ingestDlqUrl, config.ingestQueueUrl);
+  // One per source queue, kept for the process: each looks its DLQ up once.
+  const ingestDeadLettersByArn = new Map<string, DeadLetters>();
+  const ingestDeadLettersOf = (queueArn: string | undefined): DeadLetters => {
+    // A configured DLQ or queue URL wins over the event's ARN (DeadLetters' own order).
+    if (!queueArn || config.ingestDlqUrl || config.ingestQueueUrl) return ingestDeadLetters;
+    let found = ingestDeadLettersByArn.get(queueArn);
+    if (!found) {
+      found = deadLetters("", "", queueArn);
+      ingestDeadLettersByArn.set(queueArn, found);
+    }
+    return found;
+  };
   return {
     config,
     log,
-    metrics: options.metrics ?? noMetrics,
+    clock,
+    metrics,
     clients,
     store,
     objects,
     jobs: new SqsJobQueue(clients.sqs, config.compactionQueueUrl),
     faults,
     workerId,
-    ingestDeadLetters: deadLetters(config.ingestDlqUrl, config.ingestQueueUrl),
+    ingestDeadLetters,
     compactionDeadLetters: deadLetters(config.compactionDlqUrl, config.compactionQueueUrl),
+    ingestDeps: (queueArn) => ({
+      store,
+      config,
+      log,
+      metrics,
+      deadLetters: ingestDeadLettersOf(queueArn),
+    }),
     compactionDeps: (engine) => ({
       store,
       objects,
       engine,
       config,
-      clock: systemClock,
+      clock,
       faults,
       log,
       workerId,

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { type DynamoManifestStore, EmfMetrics } from "@compacter/aws";
-import { createLogger, METRICS, SETTINGS, type SettingName } from "@compacter/core";
+import { type Clock, createLogger, METRICS, SETTINGS, type SettingName, systemClock } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime } from "@compacter/wiring";
 import type { Context } from "aws-lambda";
@@ -25,6 +25,8 @@ import { hoursAgo } from "../../helpers/time.js";
  */
 const stack = useLocalStack();
 const COMPACTION_QUEUE = { queueArn: "arn:aws:sqs:us-east-1:000000000000:compaction" };
+/** Files just registered late are due 1 s (the harness's lateDebounce) after their arrival. */
+const PAST_LATE_DEBOUNCE = { now: () => Date.now() + 1_100 };
 
 describe("the sweep and compactor handlers", () => {
   let h: CompactionHarness;
@@ -68,14 +70,20 @@ describe("the sweep and compactor handlers", () => {
   const expected = new Map<string, number>();
   it("sweep queues one job per due partition; the compactor compacts it", async () => {
     const summary = await h.simulate({ districts: ["BRCB", "KDCB"], hours: 1, startHourMs: hoursAgo(3) });
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the 1 s late debounce
-    const swept = await handlers.sweep.handler();
-    expect(swept).toMatchObject({ partitions: 2 });
+    // The containers the deployed handlers build, with a clock past the 1 s late debounce.
+    const sweep = handlers.sweep.sweepContainer({ clock: PAST_LATE_DEBOUNCE });
+    const compactor = handlers.compactor.compactorContainer({ clock: PAST_LATE_DEBOUNCE });
+    try {
+      const swept = await sweep.handle(undefined);
+      expect(swept).toMatchObject({ partitions: 2 });
 
-    const jobs = await receiveAll(h.config.compactionQueueUrl);
-    expect(jobs.map((j) => JSON.parse(j.body).district).sort()).toEqual(["BRCB", "KDCB"]);
-    const response = await handlers.compactor.handler(sqsEvent(jobs, COMPACTION_QUEUE));
-    expect(response.batchItemFailures).toEqual([]);
+      const jobs = await receiveAll(h.config.compactionQueueUrl);
+      expect(jobs.map((j) => JSON.parse(j.body).district).sort()).toEqual(["BRCB", "KDCB"]);
+      const response = await compactor.handle(sqsEvent(jobs, COMPACTION_QUEUE));
+      expect(response.batchItemFailures).toEqual([]);
+    } finally {
+      await Promise.all([sweep.close(), compactor.close()]);
+    }
     for (const partition of partitionsOf(summary)) {
       for (const [k, n] of expectedRows(summary, partition)) expected.set(k, n);
       expect(await h.lakeRows(partition)).toEqual(expectedRows(summary, partition));
@@ -140,11 +148,15 @@ describe("what one invocation writes", () => {
     return { awsRequestId, getRemainingTimeInMillis: () => remainingMs } as Context;
   }
 
-  function observedRuntime(wrapStore: (store: DynamoManifestStore) => DynamoManifestStore = (s) => s) {
+  function observedRuntime(
+    clock: Clock = systemClock,
+    wrapStore: (store: DynamoManifestStore) => DynamoManifestStore = (s) => s,
+  ) {
     const logs: Record<string, unknown>[] = [];
     const emf: string[] = [];
     const runtime = createRuntime(h.config, {
       clients: stack.clients,
+      clock,
       log: createLogger({ level: "debug", sink: (line) => logs.push(JSON.parse(line)) }),
       metrics: new EmfMetrics({ stage: "test", write: (line) => emf.push(line) }),
     });
@@ -158,8 +170,7 @@ describe("what one invocation writes", () => {
     const summary = await h.simulate({ districts: ["BRCB"], hours: 1, startHourMs: hoursAgo(3) });
     const [partition] = partitionsOf(summary);
     if (!partition) throw new Error("one partition expected");
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the 1 s late debounce
-    const { runtime, logs, emf } = observedRuntime();
+    const { runtime, logs, emf } = observedRuntime(PAST_LATE_DEBOUNCE);
     const engine = createDuckDbEngine();
     try {
       const handle = createCompactorHandler(runtime, engine);
@@ -203,7 +214,7 @@ describe("what one invocation writes", () => {
     ]);
     expect(healthy.logs.every((l) => l.requestId === "s1")).toBe(true);
 
-    const broken = observedRuntime((store) =>
+    const broken = observedRuntime(systemClock, (store) =>
       Object.assign(Object.create(store) as DynamoManifestStore, {
         listDue: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
       }),

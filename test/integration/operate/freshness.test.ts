@@ -34,9 +34,8 @@ describe("lake freshness", () => {
     };
     let nowMs = Date.now();
     const engine = createDuckDbEngine();
-    const sweeper = new Worker(runtime, engine, {
+    const sweeper = new Worker({ ...runtime, clock: { now: () => nowMs } }, engine, {
       roles: { ingest: false, sweep: true, compaction: false },
-      clock: { now: () => nowMs },
     });
     const freshness = () => valuesOf(parseEmf(lines), METRICS.lakeFreshness.name);
     const overdue = () => valuesOf(parseEmf(lines), METRICS.overdueFiles.name);

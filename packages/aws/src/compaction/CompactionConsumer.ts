@@ -3,8 +3,6 @@ import {
   type CompactionDeps,
   type CompactionOutcome,
   decodeCompactionJob,
-  handleCompactionJob,
-  InvalidEventError,
   type Metrics,
   noMetrics,
   partitionLabel,
@@ -12,6 +10,7 @@ import {
 import { Consumer } from "sqs-consumer";
 import type { DeadLetters } from "../ingest/DeadLetters.js";
 import { abortableReceives } from "../ingest/IngestConsumer.js";
+import { processCompactionJob } from "./processCompactionJob.js";
 
 /**
  * The long-running compactor: `compactionConcurrency` loops, each taking one partition
@@ -95,41 +94,30 @@ export class CompactionConsumer {
   }
 
   private async handle(message: Message): Promise<Message> {
-    const body = message.Body ?? "";
-    const messageId = message.MessageId ?? "";
-    const receiveCount = Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "1", 10) || 1;
-    const result = await handleCompactionJob(
-      this.options.deps,
-      { messageId, body, receiveCount },
-      undefined,
+    const { deps, deadLetters } = this.options;
+    const disposition = await processCompactionJob(
       {
-        metrics: this.options.metrics ?? noMetrics,
-        budgetMs: this.options.deps.config.compactionBudgetMs,
+        messageId: message.MessageId ?? "",
+        body: message.Body ?? "",
+        receiveCount: Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "1", 10) || 1,
+      },
+      {
+        deps,
+        deadLetters,
+        observe: { metrics: this.options.metrics ?? noMetrics, budgetMs: deps.config.compactionBudgetMs },
       },
     );
-    if (result.action === "retry") throw result.error; // left on the queue: SQS redelivers it
-    if (result.action === "deadLetter") {
-      if (result.error instanceof InvalidEventError) this.outcomes.invalid += 1;
+    // Left on the queue (processing_error counts and logs it): SQS redelivers it.
+    if (disposition.status === "retry") throw disposition.error;
+    if (disposition.status === "deadLettered") {
+      if (disposition.invalid) this.outcomes.invalid += 1;
       else this.outcomes.failed += 1;
-      if (!(await this.options.deadLetters.send({ messageId, body, reason: result.reason })))
-        throw result.error;
-      this.options.deps.log.error("compaction job moved to the dead-letter queue", {
-        messageId,
-        reason: result.reason,
-      });
-      return message;
     }
-    if (result.action === "handedOver") return message; // not in this runtime: it hands nothing over
-    const { outcome } = result;
-    this.outcomes[outcome.status] += 1;
-    this.options.deps.log.info("compaction job done", {
-      partition: partitionLabel(outcome.partition),
-      status: outcome.status,
-      plan: outcome.plan,
-      generation: outcome.generation,
-    });
-    this.options.onOutcome?.(outcome);
-    return message;
+    if (disposition.status === "done") {
+      this.outcomes[disposition.outcome.status] += 1;
+      this.options.onOutcome?.(disposition.outcome);
+    }
+    return message; // done, dead-lettered, or (not in this runtime: it hands nothing over) handed over
   }
 }
 
