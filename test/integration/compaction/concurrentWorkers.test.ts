@@ -7,7 +7,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { DAY_CLOSED_CLOCK, hoursAgo, sleep } from "../../helpers/time.js";
+import { clockAhead, DAY_CLOSED_CLOCK, hoursAgo } from "../../helpers/time.js";
 
 /**
  * Several workers on the same partitions at once — the lease keeps them apart, the
@@ -113,8 +113,8 @@ describe("a worker whose lease expired while it worked", () => {
       },
     });
     await aReachedStage;
-    await sleep(1_100);
-    const b = await h.compact(partition, { workerId: "B" });
+    // B comes after A's 1 s lease has run out (A's renewals never arrive).
+    const b = await h.compact(partition, { workerId: "B", clock: clockAhead(1_100) });
     expect(b).toMatchObject({ status: "committed", generation: 1 });
     resumeA();
     expect(await a).toMatchObject({ status: "conflict" });

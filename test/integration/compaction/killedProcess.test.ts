@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { killGroup, spawnCompacter } from "../../helpers/cli.js";
 import {
   type CompactionHarness,
   createCompactionHarness,
@@ -7,7 +7,7 @@ import {
   partitionsOf,
 } from "../../helpers/compactionHarness.js";
 import { useLocalStack } from "../../helpers/localStack.js";
-import { hoursAgo, sleep } from "../../helpers/time.js";
+import { clockAhead, hoursAgo } from "../../helpers/time.js";
 
 /**
  * The in-process crash tests throw at each fault point; this one kills a real
@@ -23,7 +23,7 @@ describe.each(["afterIntent", "afterPublish"] as const)("a compacter process SIG
   });
   afterAll(() => h.close());
 
-  it("is recovered by the next process, every row exactly once", async () => {
+  it("is recovered by the next worker, every row exactly once", async () => {
     const first = await h.simulate({ hours: 1, startHourMs: hoursAgo(3) });
     const [partition] = partitionsOf(first);
     if (!partition) throw new Error("no partition");
@@ -31,39 +31,22 @@ describe.each(["afterIntent", "afterPublish"] as const)("a compacter process SIG
     const overwrite = await h.simulate({ hours: 1, startHourMs: hoursAgo(3), seed: 42 });
     const expected = expectedRows(overwrite, partition);
 
-    const args = ["compact", "--day", partition.day, "--district", partition.district, "--json"];
-    const killed = await runCli(args, { ...h.env, COMPACTER_FAULT_POINT: point });
-    expect(killed.signal).toBe("SIGKILL");
+    const killed = spawnCompacter(
+      ["compact", "--day", partition.day, "--district", partition.district, "--json"],
+      { ...process.env, ...h.env, COMPACTER_FAULT_POINT: point },
+    );
+    try {
+      expect(await killed.exited).toEqual({ code: null, signal: "SIGKILL" });
+    } finally {
+      killGroup(killed);
+    }
 
-    await sleep(2_100);
-    const recovered = await runCli(args, h.env);
-    expect(recovered).toMatchObject({ code: 0, signal: null });
-    const [outcome] = JSON.parse(recovered.stdout) as [{ status: string; rolledForward: boolean }];
-    expect(outcome.rolledForward).toBe(point === "afterPublish");
+    // The next worker comes after the dead process's 2 s lease has run out.
+    const recovered = await h.compact(partition, { workerId: "rescuer", clock: clockAhead(2_100) });
+    expect(recovered.rolledForward).toBe(point === "afterPublish");
 
     expect(await h.manifestRows(partition)).toEqual(expected);
     expect(await h.lakeRows(partition)).toEqual(expected);
     expect((await h.runtime.store.getPartition(partition))?.inflight).toBeUndefined();
   });
 });
-
-function runCli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, ["packages/cli/bin/compacter.js", ...args], {
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
-      });
-      child.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      child.on("error", reject);
-      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    },
-  );
-}

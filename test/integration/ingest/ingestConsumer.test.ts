@@ -320,8 +320,19 @@ describe("ingest through the SQS consumer", () => {
     await put(f, KEY, "x");
     await inside;
     process.emit("SIGTERM", "SIGTERM");
-    await sleep(300);
-    expect(c.stats().records.registered).toBeUndefined();
+    // The signal starts the drain, and the drain waits for the batch in hand: 300 ms on,
+    // the consumer has not stopped, and the message is still in flight (not deleted, not
+    // handed back to the queue).
+    expect(f.logs.some((l) => l.msg === "draining the ingest consumer" && l.signal === "SIGTERM")).toBe(true);
+    const stoppedEarly = await Promise.race([
+      c.whenStopped().then(() => true),
+      sleep(300).then(() => false),
+    ]);
+    expect(stoppedEarly).toBe(false);
+    expect(await getQueueDepth(stack.clients.sqs, f.resources.ingestQueueUrl)).toMatchObject({
+      visible: 0,
+      inFlight: 1,
+    });
     release();
     await c.whenStopped();
     removeHandlers();
