@@ -324,10 +324,7 @@ describe("ingest through the SQS consumer", () => {
     // the consumer has not stopped, and the message is still in flight (not deleted, not
     // handed back to the queue).
     expect(f.logs.some((l) => l.msg === "draining the ingest consumer" && l.signal === "SIGTERM")).toBe(true);
-    const stoppedEarly = await Promise.race([
-      c.whenStopped().then(() => true),
-      sleep(300).then(() => false),
-    ]);
+    const stoppedEarly = await Promise.race([c.whenStopped().then(() => true), sleep(300).then(() => false)]);
     expect(stoppedEarly).toBe(false);
     expect(await getQueueDepth(stack.clients.sqs, f.resources.ingestQueueUrl)).toMatchObject({
       visible: 0,
