@@ -11,7 +11,7 @@ import {
   type RejectedFileRecord,
 } from "@compacter/core";
 import type { Command } from "commander";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { printJson, printTable, type Row } from "../output.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
