@@ -43,6 +43,11 @@ if (compiledIsCurrent()) {
   process.setSourceMapsEnabled(true);
   ({ main } = await import("../dist/main.js"));
 } else {
+  if (existsSync(COMPILED) && process.stderr.isTTY && process.env.COMPACTER_FROM_SOURCE !== "1") {
+    process.stderr.write(
+      "compacter: sources changed since the last build; running them through tsx (npm run build)\n",
+    );
+  }
   const { register } = await import("tsx/esm/api");
   register();
   ({ main } = await import("../src/main.ts"));
