@@ -2,6 +2,7 @@ export * from "./catalog/catalogFollower.js";
 export * from "./catalog/GlueLakeTable.js";
 export * from "./clients.js";
 export * from "./compaction/CompactionConsumer.js";
+export * from "./errors.js";
 export * from "./ingest/DeadLetters.js";
 export * from "./ingest/IngestConsumer.js";
 export * from "./ingest/processIngestMessages.js";
