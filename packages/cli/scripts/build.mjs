@@ -16,7 +16,9 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const CLI = fileURLToPath(new URL("..", import.meta.url));
-const OUT = `${CLI}dist`;
+// `--outdir DIR` (tests): somewhere else inside the repository, so node_modules still resolve.
+const outdirFlag = process.argv.indexOf("--outdir");
+const OUT = outdirFlag > 0 ? process.argv[outdirFlag + 1] : `${CLI}dist`;
 
 /** Workspace packages are bundled (their `exports` point at .ts sources Node 20 cannot load). */
 const WORKSPACE = /^@compacter\//;
