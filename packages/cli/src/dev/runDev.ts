@@ -124,7 +124,11 @@ export async function runDev(flags: DevFlags): Promise<void> {
       const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
       const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
-      const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
+      const counters: WorkerCounters = {
+        filesIngested: 0,
+        compactionRuns: 0,
+        partitionsCompacted: new Set(),
+      };
       let demoRunning = withDemo;
       if (flags.runtime === "lambda") {
         const { startLambdaShape } = await import("./startLambdaShape.js");
@@ -157,7 +161,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
           },
           onOutcome: (outcome) => {
             if (outcome.status !== "committed") return;
-            counters.generations += 1;
+            counters.compactionRuns += 1;
             counters.partitionsCompacted.add(partitionLabel(outcome.partition));
             if (!demoRunning || !tty) note(describeOutcome(outcome));
           },
