@@ -190,7 +190,11 @@ describe("compacter dev --write-env", () => {
   it("works through npx over a stale env file, which node itself preloads (nodejs/node#54232), and stops on Ctrl-C", async () => {
     expect(first).toBeDefined();
     const stale = await readFile(envFile(), "utf8");
-    const dev = spawnInGroup("npx", ["compacter", "dev", "--no-worker", "--write-env", envFile()], cleanEnv());
+    const dev = spawnInGroup(
+      "npx",
+      ["compacter", "dev", "--no-worker", "--write-env", envFile()],
+      cleanEnv(),
+    );
     try {
       const fresh = await waitForFile(envFile(), dev, stale);
       expect(fresh.COMPACTER_CLOSE_AFTER).toBeUndefined(); // the old run's setting is not taken as given
