@@ -3,6 +3,7 @@ export * from "./catalog/GlueLakeTable.js";
 export * from "./clients.js";
 export * from "./compaction/CompactionConsumer.js";
 export * from "./compaction/processCompactionJob.js";
+export * from "./errors.js";
 export * from "./ingest/DeadLetters.js";
 export * from "./ingest/IngestConsumer.js";
 export * from "./ingest/processIngestMessages.js";

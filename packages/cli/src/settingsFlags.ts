@@ -26,12 +26,18 @@ function optionKey(name: SettingName): string {
 
 /**
  * Adds a `--flag` for each named setting (all settings when `names` is omitted). Help
- * text shows the environment variable and default, so `--help` documents both.
+ * text shows the environment variable and default, so `--help` documents both;
+ * `commandDefaults` names the defaults a command applies itself instead of the registry's.
  */
-export function addSettingFlags(command: Command, names?: readonly SettingName[]): Command {
+export function addSettingFlags(
+  command: Command,
+  names?: readonly SettingName[],
+  commandDefaults: Partial<Record<SettingName, string>> = {},
+): Command {
   for (const name of names ?? (Object.keys(SETTINGS) as SettingName[])) {
     const spec: SettingSpec = SETTINGS[name];
-    const fallback = spec.default === "" ? "" : `, default ${spec.default}`;
+    const shownDefault = commandDefaults[name] ?? spec.default;
+    const fallback = shownDefault === "" ? "" : `, default ${shownDefault}`;
     command.addOption(
       new Option(
         `${flagName(name)} ${VALUE_HINT[spec.kind]}`,

@@ -31,7 +31,12 @@ export function settingsMarkdownTable(): string {
   const rows = (Object.keys(SETTINGS) as SettingName[]).map((name) => {
     const spec: SettingSpec = SETTINGS[name];
     const fallback = spec.default === "" ? "(unset)" : `\`${spec.default}\``;
-    return `| \`${spec.env}\` | \`${flagName(name)}\` | ${fallback} | ${UNIT[spec.kind]} | ${GROUP_TITLE[spec.group]} | ${escapeCell(spec.description)} |`;
+    // A bounded count shows its range (the ZSTD levels); other bounds are in the description.
+    const unit =
+      spec.kind === "integer" && spec.max !== undefined
+        ? `${UNIT[spec.kind]} ${spec.min ?? 0}–${spec.max}`
+        : UNIT[spec.kind];
+    return `| \`${spec.env}\` | \`${flagName(name)}\` | ${fallback} | ${unit} | ${GROUP_TITLE[spec.group]} | ${escapeCell(spec.description)} |`;
   });
   return [
     "| Environment variable | Flag | Default | Unit | Group | What it does |",

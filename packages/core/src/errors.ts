@@ -13,18 +13,21 @@ export class CompacterError extends Error {
   }
 }
 
+/**
+ * The one place an error is classified. Our own errors say whether the same work can
+ * succeed later. Anything else (an SDK error: throttling, a network failure, a bucket that
+ * is missing until someone recreates it; a DuckDB error) is treated as transient: the
+ * queue retries it and the back-off bounds the cost.
+ */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof CompacterError ? error.retryable : true;
+}
+
 /** A setting has an invalid value. */
 export class ConfigError extends CompacterError {}
 
 /** An SQS message body that can never be a valid S3 event notification. */
 export class InvalidEventError extends CompacterError {}
-
-/** Another worker holds the partition's lease; the job can be dropped or retried later. */
-export class LeaseHeldError extends CompacterError {
-  constructor(message: string, options: ErrorOptions = {}) {
-    super(message, { ...options, retryable: true });
-  }
-}
 
 /** This worker's lease expired or was taken over; it must not commit. */
 export class LeaseLostError extends CompacterError {
@@ -37,16 +40,6 @@ export class LeaseLostError extends CompacterError {
 export class GenerationConflictError extends CompacterError {
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, { ...options, retryable: true });
-  }
-}
-
-/** A raw file can't be read at all (corrupt gzip, empty object, not JSON). */
-export class UnreadableInputError extends CompacterError {
-  readonly key: string;
-
-  constructor(key: string, message: string, options: ErrorOptions = {}) {
-    super(message, options);
-    this.key = key;
   }
 }
 

@@ -8,6 +8,16 @@ export class CompactionAbortedError extends CompacterError {
 }
 
 /**
+ * A job reached an engine that was closed (the process is shutting down). Retryable: the
+ * job's message comes back to a worker that is running.
+ */
+export class EngineClosedError extends CompacterError {
+  constructor() {
+    super("the DuckDB engine is closed", { retryable: true });
+  }
+}
+
+/**
  * The engine found its own results inconsistent (e.g. DuckDB produced a different number
  * of rows for a file than the validator counted). Never commit such an output.
  */

@@ -1,5 +1,5 @@
 export { createDuckDbEngine } from "./engine/createDuckDbEngine.js";
 export { DuckDbEngine, type DuckDbEngineOptions } from "./engine/DuckDbEngine.js";
 export { EngineSlots } from "./engine/EngineSlots.js";
-export { CompactionAbortedError, EngineInvariantError } from "./errors.js";
+export { CompactionAbortedError, EngineClosedError, EngineInvariantError } from "./errors.js";
 export { quoteIdentifier } from "./sql/identifiers.js";

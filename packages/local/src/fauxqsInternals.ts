@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { LocalStackError } from "./errors.js";
 
 /**
  * fauxqs exports only `buildApp`/`startFauxqs`; the stores behind them are not exported.
@@ -88,9 +89,11 @@ function findFauxqsDist(): string {
     if (!existsSync(pkg)) continue;
     const { version } = require(pkg) as { version: string };
     if (version !== FAUXQS_VERSION) {
-      throw new Error(`fauxqs ${FAUXQS_VERSION} is required, found ${version} at ${dirname(pkg)}`);
+      throw new LocalStackError(
+        `fauxqs ${FAUXQS_VERSION} is required, found ${version} at ${dirname(pkg)}: run npm ci in the repository root`,
+      );
     }
     return join(dirname(pkg), "dist");
   }
-  throw new Error("fauxqs is not installed (npm install in the repository root)");
+  throw new LocalStackError("fauxqs is not installed (npm install in the repository root)");
 }

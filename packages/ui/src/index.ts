@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 
 /**
  * The console's static files: its own page (web/) and the browser libraries it loads,
@@ -17,8 +17,14 @@ const TYPES = {
   css: "text/css; charset=utf-8",
 } as const;
 
+/**
+ * The package's web/ folder, found through the package's own entry point rather than this
+ * module's URL: bundled into the compiled CLI, this module lives in packages/cli/dist/.
+ */
+const WEB_DIR = join(dirname(require.resolve("@compacter/ui")), "..", "web");
+
 function own(name: string, type: keyof typeof TYPES): WebAsset {
-  return { path: fileURLToPath(new URL(`../web/${name}`, import.meta.url)), contentType: TYPES[type] };
+  return { path: join(WEB_DIR, name), contentType: TYPES[type] };
 }
 
 function vendor(specifier: string, type: keyof typeof TYPES): WebAsset {

@@ -8,6 +8,7 @@ import {
   partitionLabel,
   point,
   removeOrphans,
+  requireSetting,
   retryPolicyOf,
   sweepDuePartitions,
   sweepTypeRewrites,
@@ -56,7 +57,7 @@ export class Worker {
     const roles = { ingest: true, sweep: true, compaction: true, ...options.roles };
     const { config, clients, store, log } = runtime;
     if (roles.ingest) {
-      requireSetting(config.ingestQueueUrl, "ingestQueueUrl (COMPACTER_INGEST_QUEUE_URL)");
+      requireSetting(config, "ingestQueueUrl", "the ingest role");
       this.ingest = new IngestConsumer({
         sqs: clients.sqs,
         queueUrl: config.ingestQueueUrl,
@@ -67,7 +68,7 @@ export class Worker {
       });
     }
     if (roles.compaction) {
-      requireSetting(config.compactionQueueUrl, "compactionQueueUrl (COMPACTER_COMPACTION_QUEUE_URL)");
+      requireSetting(config, "compactionQueueUrl", "the compaction role");
       const deps = runtime.compactionDeps(engine);
       this.compaction = new CompactionConsumer({
         sqs: clients.sqs,
@@ -78,8 +79,7 @@ export class Worker {
         ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
       });
     }
-    if (roles.sweep)
-      requireSetting(config.compactionQueueUrl, "compactionQueueUrl (COMPACTER_COMPACTION_QUEUE_URL)");
+    if (roles.sweep) requireSetting(config, "compactionQueueUrl", "the sweep role");
     this.roles = roles;
   }
 
@@ -162,8 +162,4 @@ export class Worker {
 /** Orphans are rare and listing the lake costs requests: look hourly, or sooner when the safety age is short. */
 function orphanSweepIntervalMs(config: Runtime["config"]): number {
   return Math.max(config.sweepIntervalMs, Math.min(3_600_000, config.orphanSafetyAgeMs / 2));
-}
-
-function requireSetting(value: string, name: string): void {
-  if (!value) throw new Error(`${name} is not set; run \`compacter dev\` or set it for your deployment`);
 }

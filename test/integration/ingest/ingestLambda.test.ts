@@ -106,4 +106,45 @@ describe("the ingest Lambda handler", () => {
     const response = await handle(ingestEvent({ a: good, b: failing, c: '{"Records":"nope"}' }));
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "b" }] });
   });
+
+  it("dead-letters a message whose error says retrying cannot help (retryable: false), whatever its class", async () => {
+    const doomed = await notificationFor("BRCB/SLS30I004/2025121209/2025121209.txt.gz");
+    const refusing = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === "registerCreated") {
+          return async () => {
+            throw new CompacterError("AccessDeniedException (injected)", { retryable: false });
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as ManifestStore;
+    const log = createLogger({ level: "silent" });
+    const handle = createIngestHandler({
+      store: refusing,
+      config: stack.config(resources),
+      log,
+      deadLetters: new DeadLetters(stack.clients.sqs, { dlqUrl: resources.ingestDlqUrl }, log),
+    });
+    const response = await handle(ingestEvent({ "m-doomed": doomed }));
+    // Not reported for a retry: SQS would only bring it back to fail maxReceiveCount times.
+    expect(response).toEqual({ batchItemFailures: [] });
+    const deadLettered: string[] = [];
+    for (let attempt = 0; attempt < 5 && !deadLettered.includes("m-doomed"); attempt++) {
+      const { Messages = [] } = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.ingestDlqUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      for (const m of Messages) {
+        const source = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTE.sourceMessageId]?.StringValue;
+        if (source) deadLettered.push(source);
+      }
+    }
+    expect(deadLettered).toContain("m-doomed");
+  });
 });

@@ -78,7 +78,7 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
   }
 }
 
-describe("compacter dev --env-file", () => {
+describe("compacter dev --write-env", () => {
   const envFile = () => join(dir, "local.env");
   let first: Record<string, string>;
 
@@ -89,7 +89,7 @@ describe("compacter dev --env-file", () => {
       [
         "dev",
         "--no-worker", // the stack alone: this test reads the ingest queue itself
-        "--env-file",
+        "--write-env",
         envFile(),
         "--s3-port",
         String(s3Port),
@@ -190,7 +190,11 @@ describe("compacter dev --env-file", () => {
   it("works through npx over a stale env file, which node itself preloads (nodejs/node#54232), and stops on Ctrl-C", async () => {
     expect(first).toBeDefined();
     const stale = await readFile(envFile(), "utf8");
-    const dev = spawnInGroup("npx", ["compacter", "dev", "--no-worker", "--env-file", envFile()], cleanEnv());
+    const dev = spawnInGroup(
+      "npx",
+      ["compacter", "dev", "--no-worker", "--write-env", envFile()],
+      cleanEnv(),
+    );
     try {
       const fresh = await waitForFile(envFile(), dev, stale);
       expect(fresh.COMPACTER_CLOSE_AFTER).toBeUndefined(); // the old run's setting is not taken as given

@@ -39,7 +39,7 @@ async function startDev(
   const tmp = join(dir, `${name}-tmp`);
   await mkdir(tmp, { recursive: true });
   const envFile = join(dir, `${name}.env`);
-  const dev = spawnCompacter(["dev", "--env-file", envFile, ...args], cleanEnv({ TMPDIR: tmp }));
+  const dev = spawnCompacter(["dev", "--write-env", envFile, ...args], cleanEnv({ TMPDIR: tmp }));
   return { dev, envFile, tmp };
 }
 

@@ -24,6 +24,7 @@ const due = (day: string, district: string, pending: number, late: number, dueNo
   removed: 0,
   nextDueAt: "2025-12-12T00:00:00.000Z",
   dueNow,
+  work: "",
 });
 
 describe("cellState", () => {

@@ -1,4 +1,12 @@
-import { ConfigError, flagName, loadConfig, parseBytes, parseDurationMs, SETTINGS } from "@compacter/core";
+import {
+  ConfigError,
+  flagName,
+  loadConfig,
+  parseBytes,
+  parseDurationMs,
+  requireSetting,
+  SETTINGS,
+} from "@compacter/core";
 import { describe, expect, it } from "vitest";
 
 describe("loadConfig", () => {
@@ -30,9 +38,35 @@ describe("loadConfig", () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error?.message).toMatch(/closeAfterMs \(COMPACTER_CLOSE_AFTER\): '90' is not a duration/);
-    expect(error?.message).toMatch(/threads \(COMPACTER_THREADS\)/);
-    expect(error?.message).toMatch(/memoryLimitBytes \(COMPACTER_MEMORY_LIMIT\): must be at least 64MiB/);
+    expect(error?.message).toMatch(
+      /COMPACTER_CLOSE_AFTER \/ --close-after \(closeAfterMs\) from the environment: '90' is not a duration/,
+    );
+    expect(error?.message).toMatch(/COMPACTER_THREADS \/ --threads \(threads\)/);
+    expect(error?.message).toMatch(
+      /COMPACTER_MEMORY_LIMIT \/ --memory-limit \(memoryLimitBytes\) from the environment: must be at least 64MiB/,
+    );
+    // One line: the CLI prints it after `compacter: ` and exits 2.
+    expect(error?.message).not.toContain("\n");
+  });
+
+  it("caps the ZSTD levels at 22, the highest level ZSTD has", () => {
+    expect(loadConfig({ env: { COMPACTER_ZSTD_LEVEL: "22" } }).zstdLevel).toBe(22);
+    expect(() => loadConfig({ env: { COMPACTER_ZSTD_LEVEL: "23" } })).toThrow(
+      /COMPACTER_ZSTD_LEVEL \/ --zstd-level \(zstdLevel\) from the environment: must be at most 22/,
+    );
+    expect(() => loadConfig({ overrides: { mergeZstdLevel: "30" } })).toThrow(
+      /--merge-zstd-level \(mergeZstdLevel\) from the flag: must be at most 22/,
+    );
+  });
+
+  it("names the variable and the flag of a setting a role cannot run without", () => {
+    const config = loadConfig({ env: {} });
+    expect(() => requireSetting(config, "ingestQueueUrl", "the ingest role")).toThrow(ConfigError);
+    expect(() => requireSetting(config, "ingestQueueUrl", "the ingest role")).toThrow(
+      /^COMPACTER_INGEST_QUEUE_URL \/ --ingest-queue-url \(ingestQueueUrl\) is not set, and the ingest role needs it/,
+    );
+    const set = loadConfig({ env: { COMPACTER_INGEST_QUEUE_URL: "http://queue" } });
+    expect(() => requireSetting(set, "ingestQueueUrl", "the ingest role")).not.toThrow();
   });
 
   it("refuses a staging prefix the orphan sweep or a lake reader would trip over", () => {

@@ -2,8 +2,8 @@ import {
   handleIngestMessage,
   type IngestDeps,
   type IngestMessageResult,
-  InvalidEventError,
   ingestMetrics,
+  isRetryable,
   type Metrics,
 } from "@compacter/core";
 import type { DeadLetters } from "./DeadLetters.js";
@@ -51,8 +51,10 @@ async function processOne(message: IngestMessage, deps: ProcessDeps): Promise<Me
     const result = await handleIngestMessage(message.body, deps, { messageId });
     return { messageId, status: "done", result };
   } catch (error) {
-    if (error instanceof InvalidEventError) {
-      const reason = error.message;
+    // A message that can never succeed (an InvalidEventError, or any error that says it is
+    // not retryable) goes to the DLQ now instead of burning maxReceiveCount receives.
+    if (!isRetryable(error)) {
+      const reason = error instanceof Error ? error.message : String(error);
       if (await deps.deadLetters.send({ messageId, body: message.body, reason })) {
         deps.log.error("invalid ingest message moved to the dead-letter queue", { messageId, reason });
         return { messageId, status: "deadLettered", reason };

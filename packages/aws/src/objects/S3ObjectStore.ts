@@ -19,6 +19,7 @@ import {
   type ObjectStore,
   type StoredObject,
 } from "@compacter/core";
+import { PartialBatchError } from "../errors.js";
 
 /** S3 (or anything that speaks its API) as the core's ObjectStore. */
 export class S3ObjectStore implements ObjectStore {
@@ -103,11 +104,12 @@ export class S3ObjectStore implements ObjectStore {
       );
       const failed = (result.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
       if (failed.length > 0) {
-        throw new Error(
+        throw new PartialBatchError(
           `could not delete ${failed.length} object(s) from ${bucket}: ${failed
             .slice(0, 3)
             .map((e) => `${e.Key}: ${e.Code} ${e.Message}`)
             .join("; ")}`,
+          { callerAtFault: failed.every((e) => e.Code === "AccessDenied") },
         );
       }
     }

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type CompactionJob, encodeCompactionJob, type JobQueue } from "@compacter/core";
+import { PartialBatchError } from "../errors.js";
 
 /** The compaction queue: one message per partition, sent in batches of 10. */
 export class SqsJobQueue implements JobQueue {
@@ -19,8 +20,9 @@ export class SqsJobQueue implements JobQueue {
       );
       if (result.Failed && result.Failed.length > 0) {
         const first = result.Failed[0];
-        throw new Error(
+        throw new PartialBatchError(
           `could not queue ${result.Failed.length} compaction job(s): ${first?.Code ?? ""} ${first?.Message ?? ""}`,
+          { callerAtFault: result.Failed.every((entry) => entry.SenderFault === true) },
         );
       }
     }

@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { CompacterError, ConfigError } from "@compacter/core";
 
 /** Approximate counts, as SQS reports them (eventually consistent, for operators). */
 export interface QueueDepth {
@@ -49,10 +50,11 @@ export async function queueUrlOfArn(sqs: SQSClient, queueArn: string): Promise<s
   const name = parts[5];
   const account = parts[4];
   if (parts.length !== 6 || parts[2] !== "sqs" || !name)
-    throw new Error(`'${queueArn}' is not an SQS queue ARN`);
+    throw new ConfigError(`'${queueArn}' is not an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)`);
   const { QueueUrl } = await sqs.send(
     new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
   );
-  if (!QueueUrl) throw new Error(`no URL for queue ${queueArn}`);
+  // GetQueueUrl answered without a URL: an emulator's or a transient fault, worth another try.
+  if (!QueueUrl) throw new CompacterError(`no URL for queue ${queueArn}`, { retryable: true });
   return QueueUrl;
 }

@@ -3,7 +3,7 @@ import { createAwsClients, DynamoManifestStore } from "@compacter/aws";
 import { CompacterError, mapLimit, parseIsoDay } from "@compacter/core";
 import { explainAwsError } from "../awsErrors.js";
 import type { BackfillFlags } from "../commands/backfill.js";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { endProgress, printJson, printTable, progressLine } from "../output.js";
 import { clockDuration, progressBar, thousands } from "../progressBar.js";
 import { configFromFlags } from "../settingsFlags.js";

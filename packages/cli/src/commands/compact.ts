@@ -1,6 +1,6 @@
 import type { CompactionOutcome, PartitionId } from "@compacter/core";
 import type { Command } from "commander";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 import { partitionFromFlags } from "./partitionFlags.js";

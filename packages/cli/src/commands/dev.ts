@@ -1,60 +1,14 @@
-import type { CompacterConfig } from "@compacter/core";
-// Types only: the emulators (fastify, dynalite, LevelDB), the worker and DuckDB load when
-// the command runs, not when any other command starts.
-import type { LocalStack } from "@compacter/local";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_ENV_FILE, DEV_LOG_LEVEL, type DevFlags } from "../dev/devStack.js";
+import { UsageError } from "../errors.js";
 import { addSettingFlags } from "../settingsFlags.js";
 
 /**
  * `compacter dev` (what `npm start` runs): the local AWS stack in one process, its
  * endpoints in an env file, the worker (ingest, sweep, compaction with DuckDB), and a
  * demo fleet whose raw files become Parquet and a query answer within a minute.
+ * What it starts lives in ../dev/: this file only declares the command, so `--help` stays cheap.
  */
-export interface DevStackOptions {
-  readonly config: CompacterConfig;
-  /** 0 or undefined: a free port. */
-  readonly s3Port?: number;
-  readonly dynamodbPort?: number;
-  readonly dataDir?: string;
-  /** Raw `COMPACTER_*` values given to this process (flags or environment) to pass on to others. */
-  readonly settingsEnv?: Readonly<Record<string, string>>;
-}
-
-export interface DevStack {
-  readonly stack: LocalStack;
-  /** What the env file holds: the stack's endpoints and resources plus the settings given. */
-  readonly env: Readonly<Record<string, string>>;
-  stop(): Promise<void>;
-}
-
-export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
-  const { localResourceNames, startLocalStack } = await import("@compacter/local");
-  const stack = await startLocalStack({
-    ...(options.s3Port ? { s3Port: options.s3Port } : {}),
-    ...(options.dynamodbPort ? { dynamodbPort: options.dynamodbPort } : {}),
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    resources: localResourceNames(options.config),
-  });
-  return { stack, env: { ...options.settingsEnv, ...stack.env }, stop: () => stack.stop() };
-}
-
-export interface DevFlags extends Record<string, unknown> {
-  readonly envFile?: string;
-  readonly writeEnv?: string;
-  readonly s3Port?: number;
-  readonly dynamodbPort?: number;
-  readonly dataDir?: string;
-  readonly demo: boolean;
-  readonly worker: boolean;
-  readonly demoDevices?: number;
-  readonly demoHours?: number;
-  readonly ui: boolean;
-  readonly uiPort?: number;
-  readonly runtime: "worker" | "lambda";
-}
-
-export const DEFAULT_ENV_FILE = ".compacter/local.env";
-
 export function registerDev(program: Command): Command {
   const command = program
     .command("dev")
@@ -65,14 +19,12 @@ export function registerDev(program: Command): Command {
         "for other terminals. Runs until Ctrl-C / SIGTERM, then stops cleanly (a second Ctrl-C forces exit).",
     )
     .option(
-      "--env-file <file>",
+      "--write-env <file>",
       `write the endpoints as KEY=value lines here (default: ${DEFAULT_ENV_FILE}; load with: set -a; . FILE; set +a)`,
     )
-    .option(
-      "--write-env <file>",
-      "same as --env-file; use it through npx/npm on Node 20, whose node takes any --env-file argument " +
-        "as its own and exits when the file is missing (nodejs/node#54232)",
-    )
+    // Retired: Node 20 takes any `--env-file` argument as its own (nodejs/node#54232) and,
+    // run through npx/npm, exits before the CLI starts when the file does not exist yet.
+    .addOption(new Option("--env-file <file>").hideHelp())
     .option("--s3-port <n>", "port of the S3 + SQS endpoint (default: a free port)", parsePort)
     .option("--dynamodb-port <n>", "port of the DynamoDB endpoint (default: a free port)", parsePort)
     .option(
@@ -106,11 +58,15 @@ export function registerDev(program: Command): Command {
         .choices(["worker", "lambda"])
         .default("worker"),
     )
-    .action(async (flags: DevFlags) => {
+    .action(async (flags: DevFlags & { envFile?: string }) => {
+      if (flags.envFile !== undefined) {
+        throw new UsageError(`--env-file is now --write-env (compacter dev --write-env ${flags.envFile})`);
+      }
       const { runDev } = await import("../dev/runDev.js");
       await runDev(flags);
     });
-  return addSettingFlags(command);
+  // Quiet by default inside dev: the progress line and notes say what happens (runDev).
+  return addSettingFlags(command, undefined, { logLevel: DEV_LOG_LEVEL });
 }
 
 function parsePort(value: string): number {

@@ -11,7 +11,7 @@ import {
   type RejectedFileRecord,
 } from "@compacter/core";
 import type { Command } from "commander";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { printJson, printTable, type Row } from "../output.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
@@ -251,6 +251,8 @@ export interface DueCounts {
   removed: number;
   /** Earliest due time of the partition (files or the partition itself). */
   nextDueAt: string;
+  /** The partition itself is due: its day-close merge, or a commit an earlier worker left unfinished. */
+  partitionDue: boolean;
 }
 
 /** Groups due-index entries by partition ("day/district"). */
@@ -258,7 +260,14 @@ export function countDueFiles(entries: readonly DueEntry[]): Map<string, DueCoun
   const byPartition = new Map<string, DueCounts>();
   for (const entry of entries) {
     const k = key(entry.partition);
-    const counts = byPartition.get(k) ?? { pending: 0, late: 0, removed: 0, nextDueAt: entry.dueAt };
+    const counts = byPartition.get(k) ?? {
+      pending: 0,
+      late: 0,
+      removed: 0,
+      nextDueAt: entry.dueAt,
+      partitionDue: false,
+    };
+    if (entry.kind === "partition") counts.partitionDue = true;
     if (entry.dueAt < counts.nextDueAt) counts.nextDueAt = entry.dueAt;
     if (entry.kind === "file" && entry.status === FILE_STATUS.pending) {
       counts.pending += 1;

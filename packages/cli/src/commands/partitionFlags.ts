@@ -1,5 +1,5 @@
 import { type PartitionId, parseIsoDay } from "@compacter/core";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 
 /** `--day D --district X` → a partition, with usage errors a person can act on. */
 export function partitionFromFlags(flags: { day?: string; district?: string }, command: string): PartitionId {

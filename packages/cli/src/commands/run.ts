@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { readableLogSink } from "../readableLogs.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
 /**
@@ -18,12 +17,14 @@ export function registerRun(program: Command): Command {
   ).action(
     async (flags: { ingest: boolean; sweep: boolean; compaction: boolean } & Record<string, unknown>) => {
       const config = configFromFlags(flags);
-      // Loaded here, not at start-up: DuckDB and the AWS SDK cost every other command time.
-      const [{ createDuckDbEngine }, { createRuntime, Worker }, { emfMetricsFor }] = await Promise.all([
-        import("@compacter/duckdb"),
-        import("@compacter/wiring"),
-        import("@compacter/aws"),
-      ]);
+      // Loaded here, not at start-up: DuckDB, the AWS SDK and pino-pretty cost every other command time.
+      const [{ createDuckDbEngine }, { createRuntime, Worker }, { emfMetricsFor }, { readableLogSink }] =
+        await Promise.all([
+          import("@compacter/duckdb"),
+          import("@compacter/wiring"),
+          import("@compacter/aws"),
+          import("../readableLogs.js"),
+        ]);
       const runtime = createRuntime(config, {
         role: "worker",
         // EMF lines on stdout (logs are on stderr); on ECS/EC2, ship stdout with the CloudWatch

@@ -1,6 +1,6 @@
 import type { CompacterConfig, TypeLedger } from "@compacter/core";
 import type { Command } from "commander";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
 import { addSettingFlags } from "../settingsFlags.js";
 import { withManifest } from "./manifest.js";

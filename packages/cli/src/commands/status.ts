@@ -15,7 +15,7 @@ import {
 import type { Command } from "commander";
 import { printJson, printTable } from "../output.js";
 import { addSettingFlags } from "../settingsFlags.js";
-import { countDueFiles, withManifest } from "./manifest.js";
+import { countDueFiles, type DueCounts, withManifest } from "./manifest.js";
 
 /**
  * `compacter status`: what an operator checks first when something is off — the queues
@@ -127,9 +127,31 @@ export interface StatusReport {
     readonly removed: number;
     readonly nextDueAt: string;
     readonly dueNow: boolean;
+    /** What the due work is, in words: a partition due with 0 pending files is due for its merge. */
+    readonly work: string;
   }[];
   /** Partitions whose compactions keep failing, longest-failing first. */
   readonly failing: readonly ({ readonly day: string; readonly district: string } & FailingMark)[];
+}
+
+/**
+ * A partition can be due with no pending file: the entry for the partition itself, which
+ * the day close (closeAfter past the day's last hour) or too many files puts there so the
+ * day's hourly files merge into one sorted file — or which marks a commit a killed worker
+ * left half done. Saying so keeps "due, 0 pending" from reading as stuck.
+ */
+export function describeDueWork(counts: Omit<DueCounts, "nextDueAt">): string {
+  const parts: string[] = [];
+  if (counts.pending > 0) parts.push(`compact ${counts.pending} pending file(s)`);
+  if (counts.removed > 0) parts.push(`drop the rows of ${counts.removed} removed file(s)`);
+  if (counts.partitionDue) {
+    parts.push(
+      parts.length === 0
+        ? "day-close merge: the day's Parquet files become one sorted file (or an unfinished commit is finished)"
+        : "with the day-close merge",
+    );
+  }
+  return parts.join("; ");
 }
 
 export function buildReport(input: {
@@ -145,7 +167,7 @@ export function buildReport(input: {
   const partitions = [...byPartition.entries()]
     .map(([label, counts]) => {
       const [day = "", district = ""] = label.split("/");
-      return { day, district, ...counts, dueNow: counts.nextDueAt <= now };
+      return { day, district, ...counts, dueNow: counts.nextDueAt <= now, work: describeDueWork(counts) };
     })
     .sort((a, b) => a.day.localeCompare(b.day) || a.district.localeCompare(b.district));
   const pendingFiles = input.due.filter((e) => e.kind === "file" && e.status === FILE_STATUS.pending);
@@ -233,6 +255,7 @@ function printHuman(report: StatusReport & { typeLedger?: TypeLedgerStatus }): v
       removed: p.removed,
       "next due": p.nextDueAt,
       "due now": p.dueNow ? "yes" : "",
+      work: p.work,
     })),
   );
   if (report.failing.length === 0) return;

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { addSettingFlags, configFromFlags } from "../settingsFlags.js";
 
 /** The console's port unless --port says otherwise (`compacter dev` falls back to a free one). */

@@ -28,8 +28,36 @@ export const DEMO_DISTRICTS = ["BRCB", "KDCB"] as const;
 /** What the worker's callbacks count (runDev feeds them). */
 export interface WorkerCounters {
   filesIngested: number;
-  generations: number;
+  /**
+   * Compaction runs: each commits one generation of one partition, so a partition that got
+   * an hourly append and then its day-close merge counts twice (partitionsCompacted once).
+   */
+  compactionRuns: number;
   readonly partitionsCompacted: Set<string>;
+}
+
+/** The demo's live line. Runs and partitions are named apart: a partition can take several runs. */
+export function demoProgressLine(
+  live: {
+    readonly uploaded: number;
+    readonly uploads: number;
+    readonly due: number;
+    readonly lakeRows: number;
+    readonly expected: number;
+    readonly lagMs: number;
+    readonly freshnessMs: number;
+  },
+  counters: WorkerCounters,
+): string {
+  const runs = counters.compactionRuns;
+  const partitions = counters.partitionsCompacted.size;
+  return (
+    `demo: ${live.uploaded}/${live.uploads || "?"} files uploaded · ${counters.filesIngested} ingested · ` +
+    `${live.due} partition${live.due === 1 ? "" : "s"} due · ` +
+    `${runs} compaction run${runs === 1 ? "" : "s"} (${partitions} partition${partitions === 1 ? "" : "s"}) · ` +
+    `${thousands(live.lakeRows)}/${live.expected ? thousands(live.expected) : "?"} rows in the lake · ` +
+    `lag ${Math.round(live.lagMs / 1000)}s · lake freshness ${Math.floor(live.freshnessMs / 1000)}s`
+  );
 }
 
 export interface DemoContext {
@@ -59,11 +87,7 @@ export async function runDemo(ctx: DemoContext): Promise<DemoResult | undefined>
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
   const live = { uploaded: 0, uploads: 0, lakeRows: 0, due: 0, lagMs: 0, freshnessMs: 0, expected: 0 };
-  const line = () =>
-    `demo: ${live.uploaded}/${live.uploads || "?"} files uploaded · ${ctx.counters.filesIngested} ingested · ` +
-    `${live.due} partition${live.due === 1 ? "" : "s"} due · ${ctx.counters.generations} compacted · ` +
-    `${thousands(live.lakeRows)}/${live.expected ? thousands(live.expected) : "?"} rows in the lake · ` +
-    `lag ${Math.round(live.lagMs / 1000)}s · lake freshness ${Math.floor(live.freshnessMs / 1000)}s`;
+  const line = () => demoProgressLine(live, ctx.counters);
   let lastPlain = "";
   let lastPlainAt = 0;
   const show = () => {
@@ -129,7 +153,7 @@ export async function runDemo(ctx: DemoContext): Promise<DemoResult | undefined>
     const seconds = (performance.now() - started) / 1000;
     note(
       `demo: ${summary.totals.files} raw files → ${thousands(live.lakeRows)} rows in ${partitions.length} Parquet ` +
-        `partition(s) after ${seconds.toFixed(1)} s (${ctx.counters.generations} compaction(s))`,
+        `partition(s) after ${seconds.toFixed(1)} s (${ctx.counters.compactionRuns} compaction run(s))`,
     );
     return { summary, partitions, seconds };
   } finally {

@@ -17,12 +17,12 @@ import {
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { formatEnvFile, type LocalStack, parseEnvFile, writeEnvFile } from "@compacter/local";
 import { createRuntime, Worker } from "@compacter/wiring";
-import { DEFAULT_ENV_FILE, type DevFlags, startDevStack } from "../commands/dev.js";
 import { readableLogSink } from "../readableLogs.js";
 import { configFromFlags } from "../settingsFlags.js";
 import { connectionHelp } from "./connectionHelp.js";
 import { DEMO_SIZE, printSampleAnswer, runDemo, type WorkerCounters } from "./demo.js";
 import { startDevConsole } from "./devConsole.js";
+import { DEFAULT_ENV_FILE, DEV_LOG_LEVEL, type DevFlags, startDevStack } from "./devStack.js";
 import { note, shutdownSignal, sleep } from "./shutdown.js";
 
 /**
@@ -43,7 +43,7 @@ const WATCH_INTERVAL_MS = 2_000;
 export const METRICS_FILE = "metrics.emf.jsonl";
 
 export async function runDev(flags: DevFlags): Promise<void> {
-  const envFile = resolve(flags.envFile ?? flags.writeEnv ?? DEFAULT_ENV_FILE);
+  const envFile = resolve(flags.writeEnv ?? DEFAULT_ENV_FILE);
   await forgetPreloadedEnvFile(envFile);
   const config = configFromFlags(flags);
   const given = givenSettingsEnv(flags);
@@ -114,8 +114,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
       });
       const tty = process.stderr.isTTY === true;
       const log = createLogger({
-        // Quiet by default: the progress line and notes say what happens; warnings still show.
-        level: dev.env[SETTINGS.logLevel.env] ?? "warn",
+        level: dev.env[SETTINGS.logLevel.env] ?? DEV_LOG_LEVEL,
         fields: { role: "worker", worker: `dev/${process.pid}` },
         // On a terminal: readable lines, each clearing the live status line first.
         ...(tty ? { sink: readableLogSink((text) => process.stderr.write(`\r\x1b[2K${text}`)) } : {}),
@@ -125,7 +124,11 @@ export async function runDev(flags: DevFlags): Promise<void> {
       const metricsFile = workerConfig.metricsFile || join(dirname(envFile), METRICS_FILE);
       const metrics = emfMetricsFor({ ...workerConfig, metricsFile }, log);
       const runtime = createRuntime(workerConfig, { clients: dev.stack.clients, log, metrics });
-      const counters: WorkerCounters = { filesIngested: 0, generations: 0, partitionsCompacted: new Set() };
+      const counters: WorkerCounters = {
+        filesIngested: 0,
+        compactionRuns: 0,
+        partitionsCompacted: new Set(),
+      };
       let demoRunning = withDemo;
       if (flags.runtime === "lambda") {
         const { startLambdaShape } = await import("./startLambdaShape.js");
@@ -158,7 +161,7 @@ export async function runDev(flags: DevFlags): Promise<void> {
           },
           onOutcome: (outcome) => {
             if (outcome.status !== "committed") return;
-            counters.generations += 1;
+            counters.compactionRuns += 1;
             counters.partitionsCompacted.add(partitionLabel(outcome.partition));
             if (!demoRunning || !tty) note(describeOutcome(outcome));
           },
@@ -253,9 +256,8 @@ function shown(path: string): string {
 }
 
 /**
- * Node 20 loads a script argument `--env-file FILE` into the environment itself when
- * FILE exists (nodejs/node#54232), and npx/npm pass that environment on; a shell that
- * sourced the file for an earlier run has it too. Either way the previous run's
+ * A shell that sourced the env file for an earlier run has its variables (so did Node 20
+ * when an older `dev` took `--env-file FILE`, nodejs/node#54232). The previous run's
  * endpoints and settings would look like the user's: drop every variable whose value is
  * exactly what the old file says.
  */

@@ -44,7 +44,8 @@ export async function startLambdaShape(input: {
       if (!("messageIds" in invocation) || invocation.result !== "ok") return;
       if (invocation.function === "ingest") counters.filesIngested += invocation.deleted.length;
       if (invocation.function === "compactor" && invocation.deleted.length > 0) {
-        counters.generations += invocation.deleted.length;
+        // One job message is one compactor run for one partition.
+        counters.compactionRuns += invocation.deleted.length;
         const partitions = invocation.bodies.map((body) => {
           const job = JSON.parse(body) as { day?: string; district?: string };
           return `hiveperiod=${job.day}/district=${job.district}`;

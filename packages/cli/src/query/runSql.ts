@@ -11,7 +11,7 @@ import {
   DuckDBTypeId,
   JsonDuckDBValueConverter,
 } from "@duckdb/node-api";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { type Cell, type ColumnInfo, createResultWriter, type OutputFormat } from "./resultWriters.js";
 
 /** DuckDB rejected the SQL (parser, binder, catalog, conversion, …): its message is the whole story. */

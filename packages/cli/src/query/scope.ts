@@ -1,5 +1,5 @@
 import { daysBetween, parseIsoDay } from "@compacter/core";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 
 /** Which partitions a query reads: a day range, a district, both, or (neither) all of them. */
 export interface QueryScope {

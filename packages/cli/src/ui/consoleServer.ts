@@ -5,7 +5,7 @@ import { type AwsClients, DynamoManifestStore } from "@compacter/aws";
 import { type CompacterConfig, CompacterError, ConfigError } from "@compacter/core";
 import { webAssets } from "@compacter/ui";
 import { explainAwsError } from "../awsErrors.js";
-import { UsageError } from "../main.js";
+import { UsageError } from "../errors.js";
 import { QueryError } from "../query/runSql.js";
 import { type HealthContext, overview, partitionDetail, problems, retry } from "./healthApi.js";
 import { BadRequest, readJsonBody, refusal, sendJson } from "./http.js";

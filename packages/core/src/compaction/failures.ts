@@ -1,5 +1,5 @@
 import type { CompacterConfig } from "../config/loadConfig.js";
-import { CompacterError } from "../errors.js";
+import { isRetryable } from "../errors.js";
 import type { FailingMark, PartitionState } from "../manifest/model.js";
 
 /**
@@ -40,15 +40,6 @@ export function retryPolicyOf(config: CompacterConfig): RetryPolicy {
 export function backoffDelayMs(attempts: number, policy: RetryPolicy): number {
   const doublings = Math.max(0, Math.min(attempts - 1, 40));
   return Math.min(policy.backoffCapMs, policy.backoffBaseMs * 2 ** doublings);
-}
-
-/**
- * Our own errors say whether the same work can succeed later. Anything else (an SDK error:
- * throttling, a network failure, a bucket that is missing until someone recreates it; a
- * DuckDB error) is treated as transient: SQS retries it and the back-off bounds the cost.
- */
-export function isRetryable(error: unknown): boolean {
-  return error instanceof CompacterError ? error.retryable : true;
 }
 
 const MAX_ERROR_CHARS = 1000;

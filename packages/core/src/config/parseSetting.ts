@@ -24,19 +24,22 @@ export function parseSettingValue(name: SettingName, raw: string) {
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw new RangeError(`'${raw}' is not a boolean (true/false)`);
     case "duration":
-      return checkMin(spec, parseDurationMs(raw), formatDuration);
+      return checkRange(spec, parseDurationMs(raw), formatDuration);
     case "bytes":
-      return checkMin(spec, parseBytes(raw), formatBytes);
+      return checkRange(spec, parseBytes(raw), formatBytes);
     case "integer": {
       if (!/^-?\d+$/.test(raw.trim())) throw new RangeError(`'${raw}' is not a whole number`);
-      return checkMin(spec, Number(raw), String);
+      return checkRange(spec, Number(raw), String);
     }
   }
 }
 
-function checkMin(spec: SettingSpec, value: number, format: (n: number) => string): number {
+function checkRange(spec: SettingSpec, value: number, format: (n: number) => string): number {
   if (spec.min !== undefined && value < spec.min) {
     throw new RangeError(`must be at least ${format(spec.min)}`);
+  }
+  if (spec.max !== undefined && value > spec.max) {
+    throw new RangeError(`must be at most ${format(spec.max)}`);
   }
   return value;
 }

@@ -15,6 +15,8 @@ export interface SettingSpec {
   readonly description: string;
   /** Smallest accepted value for integer/duration/bytes settings. */
   readonly min?: number;
+  /** Largest accepted value for integer/duration/bytes settings. */
+  readonly max?: number;
   readonly group: "resources" | "layout" | "windows" | "compaction" | "worker" | "query";
 }
 
@@ -193,6 +195,8 @@ export const SETTINGS = {
     env: "COMPACTER_ZSTD_LEVEL",
     default: "3",
     min: 1,
+    // ZSTD's highest level: the engine refuses more, which would fail every compaction, not the start.
+    max: 22,
     description: "ZSTD compression level of hourly appends (replaced when their day closes).",
     group: "compaction",
   },
@@ -201,6 +205,8 @@ export const SETTINGS = {
     env: "COMPACTER_MERGE_ZSTD_LEVEL",
     default: "12",
     min: 1,
+    // ZSTD's highest level: the engine refuses more, which would fail every compaction, not the start.
+    max: 22,
     description: "ZSTD compression level of a closed day's sorted files (kept for good).",
     group: "compaction",
   },

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { CompactionEngine, EngineJob, EngineLimits, EngineResult } from "@compacter/core";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { runCompaction } from "../compaction/runCompaction.js";
-import { CompactionAbortedError } from "../errors.js";
+import { CompactionAbortedError, EngineClosedError } from "../errors.js";
 import { ScanPool } from "../inspect/ScanPool.js";
 
 export interface DuckDbEngineOptions {
@@ -59,7 +59,7 @@ export class DuckDbEngine implements CompactionEngine {
   }
 
   private async run(job: EngineJob): Promise<EngineResult> {
-    if (this.closed) throw new Error("the DuckDB engine is closed");
+    if (this.closed) throw new EngineClosedError();
     if (job.signal?.aborted) throw abortReason(job.signal);
     const open = await this.instanceFor(job.limits);
     const threads = resolveThreads(job.limits.threads);

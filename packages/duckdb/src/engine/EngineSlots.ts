@@ -1,4 +1,5 @@
 import type { CompactionEngine, EngineJob, EngineResult } from "@compacter/core";
+import { EngineClosedError } from "../errors.js";
 import { DuckDbEngine, type DuckDbEngineOptions } from "./DuckDbEngine.js";
 
 /**
@@ -25,7 +26,7 @@ export class EngineSlots implements CompactionEngine {
   }
 
   async compact(job: EngineJob): Promise<EngineResult> {
-    if (this.closed) throw new Error("the DuckDB engine is closed");
+    if (this.closed) throw new EngineClosedError();
     const engine = await this.take();
     try {
       const memoryLimitBytes = Math.floor(job.limits.memoryLimitBytes / this.slots);
