@@ -24,6 +24,7 @@ export * from "./ingest/parseNotification.js";
 export * from "./layout/partitions.js";
 export * from "./layout/rawKeys.js";
 export * from "./log.js";
+export * from "./manifest/fileVersions.js";
 export * from "./manifest/model.js";
 export * from "./manifest/sequencer.js";
 export * from "./manifest/store.js";
