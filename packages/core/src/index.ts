@@ -26,6 +26,7 @@ export * from "./layout/rawKeys.js";
 export * from "./log.js";
 export * from "./manifest/fileVersions.js";
 export * from "./manifest/model.js";
+export * from "./manifest/partitionRules.js";
 export * from "./manifest/sequencer.js";
 export * from "./manifest/store.js";
 export * from "./manifest/tableSpec.js";
