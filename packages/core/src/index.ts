@@ -1,5 +1,6 @@
 export * from "./compaction/capacity.js";
 export * from "./compaction/commit.js";
+export * from "./compaction/commitProtocol.js";
 export * from "./compaction/compactPartition.js";
 export * from "./compaction/engine.js";
 export * from "./compaction/failures.js";

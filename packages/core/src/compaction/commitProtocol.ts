@@ -113,8 +113,8 @@ export type CommitActions<S extends CommitStep> = Readonly<Record<S, () => Promi
  * failure handling (failureAction) knows how far the commit got.
  */
 export async function runCommitSteps<S extends CommitStep>(input: {
-  readonly from: S;
-  readonly through: S;
+  readonly from: NoInfer<S>;
+  readonly through: NoInfer<S>;
   readonly actions: CommitActions<S>;
   readonly faults: FaultInjector;
   readonly progress: { done: CommitProgress };
