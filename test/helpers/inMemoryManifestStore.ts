@@ -42,8 +42,7 @@ import {
   registerCreatedVersion,
   registerRejectedVersion,
   registerRemovedVersion,
-  requeueDecision,
-  settleVersion,
+  requeueQuarantinedVersion,
   type TypeLedger,
   type VersionWriteKind,
 } from "@compacter/core";
@@ -380,18 +379,14 @@ export class InMemoryManifestStore implements ManifestStore {
     dueAt: string,
     nowIso: string,
   ): Promise<boolean> {
-    const outcome = await settleVersion({
-      first: requeueDecision(),
-      decide: () => requeueDecision(),
-      write: this.guardedFile(partition, key, (_kind, current) => {
+    return requeueQuarantinedVersion(
+      this.guardedFile(partition, key, (_kind, current) => {
         const next: StoredFile = { ...need(current), status: FILE_STATUS.pending, dueAt, updatedAt: nowIso };
         delete next.error;
         delete next.quarantinedAt;
         return next;
       }),
-      exhausted: () => "notQuarantined",
-    });
-    return outcome === "requeued";
+    );
   }
 
   async markQueued(partition: PartitionId, untilMs: number, nowMs: number): Promise<boolean> {

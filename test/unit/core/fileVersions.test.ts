@@ -298,4 +298,22 @@ describe("the in-memory store registers with these rules", () => {
     expect((await created(other, "e1", "40")).result).toBe("stale");
     expect(await other.getFile(file.partition, file.key)).toMatchObject({ status: "removed", versions: 0 });
   });
+
+  it("re-queues a quarantined file and nothing else", async () => {
+    const store = new InMemoryManifestStore();
+    await created(store, "e1", "10");
+    expect(await store.requeueQuarantined(file.partition, file.key, now, now)).toBe(false);
+    const mark: ConsumedFile = { ...consumed({ key: file.key, outcome: "quarantined", error: "bad" }) };
+    await store.markConsumed(file.partition, 1, [mark], now);
+    expect(await store.listProblems("quarantined")).toHaveLength(1);
+    expect(await store.requeueQuarantined(file.partition, file.key, "2025-12-12T05:00:00.000Z", now)).toBe(
+      true,
+    );
+    expect(await store.getFile(file.partition, file.key)).toMatchObject({
+      status: "pending",
+      dueAt: "2025-12-12T05:00:00.000Z",
+    });
+    expect(await store.listProblems("quarantined")).toEqual([]);
+    expect(await store.requeueQuarantined(file.partition, file.key, now, now)).toBe(false);
+  });
 });

@@ -15,8 +15,7 @@ import {
   registerCreatedVersion,
   registerRejectedVersion,
   registerRemovedVersion,
-  requeueDecision,
-  settleVersion,
+  requeueQuarantinedVersion,
   type VersionGuard,
   type VersionWriteKind,
 } from "@compacter/core";
@@ -154,7 +153,10 @@ export class FileRecords {
     const result = await registerRejectedVersion({ sequencer }, async (write) => {
       const e = new Expression();
       if (await this.table.put(item, condition(write.guard, e), e)) return { ok: true };
-      return { ok: false, current: async () => recordedVersion(await this.table.getItem(item)) };
+      return {
+        ok: false,
+        current: async () => recordedVersion(await this.table.getItem({ pk: item.pk, sk: item.sk })),
+      };
     });
     return { result };
   }
@@ -174,10 +176,8 @@ export class FileRecords {
     dueAt: string,
     nowIso: string,
   ): Promise<boolean> {
-    const outcome = await settleVersion({
-      first: requeueDecision(),
-      decide: () => requeueDecision(),
-      write: this.guardedUpdate(fileKey(partition, key), () =>
+    return requeueQuarantinedVersion(
+      this.guardedUpdate(fileKey(partition, key), () =>
         new Update()
           .set("status", FILE_STATUS.pending)
           .set("dueAt", dueAt)
@@ -185,9 +185,7 @@ export class FileRecords {
           .set("updatedAt", nowIso)
           .remove("error", "problemPk", "problemSk"),
       ),
-      exhausted: () => "notQuarantined",
-    });
-    return outcome === "requeued";
+    );
   }
 
   /** ConsumedFile's two branches (core's decideMark): the planned version's mark, or only what the lake holds now. */

@@ -381,3 +381,15 @@ export function markConsumedVersion(
     exhausted: () => "unsettled",
   });
 }
+
+/** `compacter retry` of one file: true when it was quarantined and is now pending again. */
+export async function requeueQuarantinedVersion(write: GuardedWrite<"requeue">): Promise<boolean> {
+  const decision = requeueDecision();
+  const outcome = await settleVersion({
+    first: decision,
+    decide: () => decision,
+    write,
+    exhausted: () => "notQuarantined",
+  });
+  return outcome === "requeued";
+}
