@@ -1,17 +1,16 @@
 import {
-  type CompacterError,
+  commitRefusal,
   GenerationConflictError,
   type GenerationRecord,
   type InflightCommit,
   type LakeFile,
-  LeaseLostError,
   type NarrowColumns,
   type PartitionId,
   type PartitionState,
   type PlanKind,
   partitionLabel,
 } from "@compacter/core";
-import { type DynamoTable, type Item, stateKey } from "./DynamoTable.js";
+import { type DynamoTable, stateKey } from "./DynamoTable.js";
 import { Expression, Update } from "./expressions.js";
 import {
   DUE_PK,
@@ -32,7 +31,9 @@ const MAX_KNOWN_PARTITIONS = 10_000;
  * The partition item and its commit protocol: lease, intents, the generation commit,
  * history and the due mark — plus the partition item's creation on first registration,
  * which FileRecords calls before writing a file. Split out of DynamoManifestStore so
- * each part stays readable; the store delegates here.
+ * each part stays readable; the store delegates here. The rules are @compacter/core's
+ * (manifest/partitionRules.ts); each condition below is one of them encoded for DynamoDB,
+ * so it is checked atomically with the write.
  */
 export class PartitionCommits {
   private readonly knownPartitions = new Set<string>();
@@ -49,6 +50,7 @@ export class PartitionCommits {
     const u = partitionBaseline(new Update(), partition)
       .set("leaseOwner", owner)
       .set("leaseExpiresAt", expiresAtMs);
+    // canTakeLease
     const condition =
       `attribute_not_exists(${u.name("leaseOwner")}) OR ${u.name("leaseExpiresAt")} <= ${u.value(nowMs)} ` +
       `OR ${u.name("leaseOwner")} = ${u.value(owner)}`;
@@ -60,6 +62,7 @@ export class PartitionCommits {
 
   async renewLease(partition: PartitionId, owner: string, expiresAtMs: number): Promise<boolean> {
     const u = new Update().set("leaseExpiresAt", expiresAtMs);
+    // holdsLease
     const written = await this.table.update(
       stateKey(partition),
       u,
@@ -70,6 +73,7 @@ export class PartitionCommits {
 
   async releaseLease(partition: PartitionId, owner: string): Promise<void> {
     const u = new Update().remove("leaseOwner", "leaseExpiresAt");
+    // holdsLease
     await this.table.update(stateKey(partition), u, `${u.name("leaseOwner")} = ${u.value(owner)}`);
   }
 
@@ -127,13 +131,19 @@ export class PartitionCommits {
       .set("dueAt", input.dueAt)
       .set("duePk", DUE_PK);
     if (input.narrowColumns !== undefined) u.set("narrowColumns", input.narrowColumns);
+    // commitRefusal(...) === undefined
     const condition =
       `${u.name("generation")} = ${u.value(input.expectedGeneration)} AND attribute_not_exists(${u.name("inflight")}) ` +
       `AND ${u.name("leaseOwner")} = ${u.value(input.owner)} AND ${u.name("leaseExpiresAt")} > ${u.value(input.nowMs)}`;
     const written = await this.table.update(stateKey(partition), u, condition);
     if (written.ok) return;
     const current = await this.table.currentAfter(written, stateKey(partition));
-    throw commitFailure(partition, input, current);
+    // Told apart from the item the failed condition saw; if that item would have allowed
+    // the commit, it changed in between (the condition saw another state): plan again.
+    throw (
+      commitRefusal(partition, current ? toPartitionState(current) : undefined, input) ??
+      new GenerationConflictError(`${partitionLabel(partition)} changed during the commit; plan again`)
+    );
   }
 
   async putHistory(record: GenerationRecord): Promise<void> {
@@ -149,7 +159,7 @@ export class PartitionCommits {
     const u = new Update().remove("inflight");
     if (dueAt === undefined) u.remove("dueAt", "duePk");
     else u.set("dueAt", dueAt).set("duePk", DUE_PK);
-    // Only the commit it belongs to may end it; a repeat after it ended does nothing.
+    // canFinishCommit: only the commit it belongs to may end it; a repeat after it ended does nothing.
     await this.table.update(
       stateKey(partition),
       u,
@@ -202,38 +212,4 @@ function partitionBaseline(u: Update, partition: PartitionId): Update {
     .setIfAbsent("files", [])
     .setIfAbsent("rows", 0)
     .setIfAbsent("bytes", 0);
-}
-
-/** Why a commit's condition failed, in the terms the commit protocol branches on. */
-function commitFailure(
-  partition: PartitionId,
-  input: { readonly expectedGeneration: number; readonly owner: string; readonly nowMs: number },
-  current: Item | undefined,
-): CompacterError {
-  const label = partitionLabel(partition);
-  if (!current)
-    return new LeaseLostError(`${label} has no partition item, so no lease is held; nothing was committed`);
-  if (current.leaseOwner !== input.owner) {
-    const holder = current.leaseOwner === undefined ? "nobody" : `'${String(current.leaseOwner)}'`;
-    return new LeaseLostError(
-      `${label}: the lease is held by ${holder}, not '${input.owner}'; nothing was committed`,
-    );
-  }
-  if (Number(current.leaseExpiresAt) <= input.nowMs) {
-    return new LeaseLostError(
-      `${label}: the lease expired at ${new Date(Number(current.leaseExpiresAt)).toISOString()}; nothing was committed`,
-    );
-  }
-  if (Number(current.generation) !== input.expectedGeneration) {
-    return new GenerationConflictError(
-      `${label} is at generation ${String(current.generation)}, not ${input.expectedGeneration}: another worker committed first`,
-    );
-  }
-  const inflight = current.inflight as { attemptId?: string } | undefined;
-  if (inflight) {
-    return new GenerationConflictError(
-      `${label} has commit ${String(inflight.attemptId)} in flight; it must be finished before another commit`,
-    );
-  }
-  return new GenerationConflictError(`${label} changed during the commit; plan again`);
 }

@@ -26,7 +26,7 @@ export class PartitionMarks {
 
   async markQueued(partition: PartitionId, untilMs: number, nowMs: number): Promise<boolean> {
     const u = new Update().set("queuedUntil", untilMs);
-    // Only an existing partition item: the sweep learns of a partition from its due files,
+    // core's canMarkQueued. Only an existing partition item: the sweep learns of a partition from its due files,
     // whose registration created it; a mark must never create a half item.
     const condition =
       `attribute_exists(${u.name("pk")}) AND ` +

@@ -54,8 +54,8 @@ export class SchemaLedger {
 }
 
 /**
- * The condition for writing `version` of a versioned item: version 1 creates it, any later
- * version replaces exactly the one before — schema and ledger share this one rule.
+ * The condition for writing `version` of a versioned item: core's isNextVersion
+ * (manifest/partitionRules.ts) encoded for DynamoDB — schema and ledger share this one rule.
  */
 function nextVersion(e: Expression, version: number): string {
   return version <= 1

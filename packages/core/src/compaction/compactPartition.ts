@@ -1,10 +1,12 @@
 import type { CompacterConfig } from "../config/loadConfig.js";
-import { GenerationConflictError, InjectedFaultError, LeaseLostError } from "../errors.js";
+import { CompacterError, InjectedFaultError, LeaseLostError } from "../errors.js";
 import { type PartitionId, partitionLabel } from "../layout/partitions.js";
 import type { Logger } from "../log.js";
 import {
+  type ConsumedFile,
   type GenerationRecord,
   type InflightCommit,
+  type LakeFile,
   type PartitionState,
   PLAN_KIND,
   type PlanKind,
@@ -13,6 +15,14 @@ import type { ManifestStore } from "../manifest/store.js";
 import { ledgerTypes, narrowColumnsAfter } from "../schema/ledger.js";
 import { newAttemptId } from "../util/ids.js";
 import { finishCommit } from "./commit.js";
+import {
+  type AttemptStep,
+  type CommitActions,
+  type CommitProgress,
+  failureAction,
+  resumeStep,
+  runCommitSteps,
+} from "./commitProtocol.js";
 import { applyMarksOnly, consumedFiles, countQuarantined } from "./consumedFiles.js";
 import { downloadLake, downloadRaw } from "./downloadInputs.js";
 import type { CompactionEngine } from "./engine.js";
@@ -85,7 +95,7 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
   try {
     let snapshot = await store.readPartition(partition);
     let rolledForward = false;
-    if (snapshot.state?.inflight) {
+    if (resumeStep(snapshot.state) && snapshot.state?.inflight) {
       log.warn("finishing a commit an earlier worker left in flight", {
         attemptId: snapshot.state.inflight.attemptId,
       });
@@ -151,8 +161,7 @@ async function runGeneration(
   const workspace = await createWorkspace(config.tempDir, attemptId);
   const stagedKeys: string[] = [];
   let intentWritten = false;
-  let committed = false;
-  let crashed = false;
+  const progress: { done: CommitProgress } = { done: "none" };
   // A job that outlives a lease period says so, with the partition and the stage it is in:
   // the operator's answer to "which partition is slow, and doing what".
   let stage = "download";
@@ -215,66 +224,85 @@ async function runGeneration(
     // Before staging: the ledger must widen before the commit publishes anything of the wider type.
     await recordWrittenSchema(deps, partition, result);
 
-    const outputs = await stageOutputs(deps, partition, generation, attemptId, result.outputs, stagedKeys);
-    await deps.faults.at("afterStage");
-
-    const inflight: InflightCommit = {
-      attemptId,
-      generation,
-      staged: outputs.map((o) => ({ stagingKey: o.stagingKey, lakeKey: o.file.key })),
+    // The attempt's own steps (commitProtocol.ts); each builds what the next one writes.
+    let inflight: InflightCommit | undefined;
+    let newFiles: LakeFile[] = [];
+    let filesAfter: LakeFile[] = [];
+    let record: GenerationRecord | undefined;
+    let consumed: ConsumedFile[] = [];
+    const actions: CommitActions<AttemptStep> = {
+      stage: async () => {
+        const outputs = await stageOutputs(
+          deps,
+          partition,
+          generation,
+          attemptId,
+          result.outputs,
+          stagedKeys,
+        );
+        inflight = {
+          attemptId,
+          generation,
+          staged: outputs.map((o) => ({ stagingKey: o.stagingKey, lakeKey: o.file.key })),
+        };
+        newFiles = outputs.map((o) => o.file);
+        filesAfter = plan.kind === PLAN_KIND.merge ? newFiles : [...(state?.files ?? []), ...newFiles];
+        consumed = consumedFiles(plan, raw, result, skipped);
+        record = buildGenerationRecord({
+          partition,
+          generation,
+          attemptId,
+          plan,
+          owner,
+          startedAtMs: startedAt,
+          committedAt: new Date(clock.now()).toISOString(),
+          durationMs: clock.now() - startedAt,
+          consumed,
+          lakeInputs,
+          outputs: newFiles,
+          staged: inflight.staged,
+          result,
+        });
+        if (record.unstoredFields.length > 0) {
+          log.warn("raw fields whose names clash with existing columns except for case were not stored", {
+            fields: record.unstoredFields,
+          });
+        }
+      },
+      intent: async () => {
+        await store.putIntent(definite(record));
+        intentWritten = true;
+      },
+      commit: async () => {
+        if (signal.aborted) throw new LeaseLostError("lease lost before commit");
+        await store.commitGeneration({
+          partition,
+          expectedGeneration: generation - 1,
+          owner,
+          nowMs: clock.now(),
+          files: filesAfter,
+          rows: filesAfter.reduce((n, f) => n + f.rows, 0),
+          bytes: filesAfter.reduce((n, f) => n + f.bytes, 0),
+          plan: plan.kind,
+          inflight: definite(inflight),
+          committedAt: definite(record).committedAt ?? new Date(clock.now()).toISOString(),
+          dueAt: new Date(clock.now() + config.leaseDurationMs).toISOString(),
+          narrowColumns: narrowColumnsAfter(
+            state?.narrowColumns,
+            result.schema,
+            plan.kind === PLAN_KIND.merge,
+          ),
+        });
+        log.info("generation committed", {
+          rowsOut: result.rowsOut,
+          outputs: newFiles.length,
+          quarantined: countQuarantined(consumed),
+        });
+      },
     };
-    const newFiles = outputs.map((o) => o.file);
-    const filesAfter = plan.kind === PLAN_KIND.merge ? newFiles : [...(state?.files ?? []), ...newFiles];
-    const consumed = consumedFiles(plan, raw, result, skipped);
-    const committedAt = new Date(clock.now()).toISOString();
-    const record = buildGenerationRecord({
-      partition,
-      generation,
-      attemptId,
-      plan,
-      owner,
-      startedAtMs: startedAt,
-      committedAt,
-      durationMs: clock.now() - startedAt,
-      consumed,
-      lakeInputs,
-      outputs: newFiles,
-      staged: inflight.staged,
-      result,
-    });
-    if (record.unstoredFields.length > 0) {
-      log.warn("raw fields whose names clash with existing columns except for case were not stored", {
-        fields: record.unstoredFields,
-      });
-    }
-    await store.putIntent(record);
-    intentWritten = true;
-    await deps.faults.at("afterIntent");
+    await runCommitSteps({ from: "stage", through: "commit", actions, faults: deps.faults, progress });
 
-    if (signal.aborted) throw new LeaseLostError("lease lost before commit");
-    await store.commitGeneration({
-      partition,
-      expectedGeneration: generation - 1,
-      owner,
-      nowMs: clock.now(),
-      files: filesAfter,
-      rows: filesAfter.reduce((n, f) => n + f.rows, 0),
-      bytes: filesAfter.reduce((n, f) => n + f.bytes, 0),
-      plan: plan.kind,
-      inflight,
-      committedAt,
-      dueAt: new Date(clock.now() + config.leaseDurationMs).toISOString(),
-      narrowColumns: narrowColumnsAfter(state?.narrowColumns, result.schema, plan.kind === PLAN_KIND.merge),
-    });
-    committed = true;
-    log.info("generation committed", {
-      rowsOut: result.rowsOut,
-      outputs: newFiles.length,
-      quarantined: countQuarantined(consumed),
-    });
-    await deps.faults.at("afterCommit");
-
-    const history = await finishCommit({ ...deps, log }, partition, inflight, filesAfter, record);
+    const history = await finishCommit({ ...deps, log }, partition, definite(inflight), filesAfter, record);
     return {
       partition,
       status: "committed",
@@ -285,20 +313,28 @@ async function runGeneration(
       history,
     };
   } catch (error) {
-    crashed = error instanceof InjectedFaultError;
-    if (
-      !committed &&
-      !crashed &&
-      (error instanceof GenerationConflictError || error instanceof LeaseLostError)
-    ) {
+    const action = failureAction(progress.done, error);
+    if (action === "conflict") {
       log.warn("another worker got there first; discarding this attempt", { error });
       await discardAttempt(deps, partition, attemptId, stagedKeys, intentWritten);
-      return { partition, status: "conflict", plan: plan.kind, reason: error.message, rolledForward };
+      return {
+        partition,
+        status: "conflict",
+        plan: plan.kind,
+        reason: (error as Error).message,
+        rolledForward,
+      };
     }
-    if (!committed && !crashed) await discardAttempt(deps, partition, attemptId, stagedKeys, intentWritten);
+    if (action === "discard") await discardAttempt(deps, partition, attemptId, stagedKeys, intentWritten);
     throw error;
   } finally {
     clearInterval(slowLog);
     await removeWorkspace(workspace);
   }
+}
+
+/** A value an earlier commit step assigned; its absence is a bug in the step order. */
+function definite<T>(value: T | undefined): T {
+  if (value === undefined) throw new CompacterError("a commit step ran before the step that prepares it");
+  return value;
 }

@@ -58,13 +58,18 @@ export function countQuarantined(consumed: readonly ConsumedFile[]): number {
   return consumed.filter((f) => f.outcome === "quarantined").length;
 }
 
-/** Marks that need no new generation (removed files that never reached the lake, exact re-uploads). */
+/** The marks of a plan that writes nothing: exact re-uploads already in the lake, removed files that never reached it. */
+export function marksOnly(plan: CompactionPlan): ConsumedFile[] {
+  return [...plan.alreadyInLake.map(alreadyInLake), ...plan.markOnly.map(dropped)];
+}
+
+/** Writes marksOnly(plan) against the partition's current generation (no new generation is made). */
 export async function applyMarksOnly(
   deps: Pick<CommitDeps, "store" | "clock">,
   plan: CompactionPlan,
   state: PartitionState | undefined,
 ) {
-  const marks = [...plan.alreadyInLake.map(alreadyInLake), ...plan.markOnly.map(dropped)];
+  const marks = marksOnly(plan);
   if (marks.length === 0) return;
   await deps.store.markConsumed(
     plan.partition,

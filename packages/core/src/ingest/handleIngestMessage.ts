@@ -14,7 +14,7 @@ import { EVENT_ACTION, parseNotification, type S3ObjectEvent } from "./parseNoti
  * What happens to each record:
  * - `s3:TestEvent` (sent when the bucket's notification configuration is saved): acknowledged, nothing recorded.
  * - A record for another bucket or of another kind (restore, replication, tagging…): logged and skipped.
- * - `ObjectCreated:*` with a key that fits the raw layout → `registerCreated`:
+ * - `ObjectCreated:*` with a key that fits the raw layout → `registerCreated` (the rules: manifest/fileVersions.ts):
  *     new key                       → pending, in the due index;
  *     same or older sequencer       → stale (a redelivery or an old version arriving late): nothing changes;
  *     newer sequencer, same eTag    → duplicate: the content is identical, only the sequencer advances;

@@ -149,7 +149,8 @@ export type PlanKind = (typeof PLAN_KIND)[keyof typeof PLAN_KIND];
 /**
  * The version of a raw file a generation consumed, and what happened to it.
  *
- * Marking it (ManifestStore.markConsumed) is one conditional update per file:
+ * Marking it (ManifestStore.markConsumed) is one conditional update per file, decided by
+ * fileVersions.ts (decideMark):
  * - if the file is still `plannedStatus` with this `eTag` (and, for removed, this `sequencer`):
  *   compacted   → status compacted, compactedETag = eTag, compactedGeneration = g, rows/badLines; leaves the due index
  *   quarantined → status quarantined with `error`, enters the problems index, compactedETag removed (the

@@ -28,7 +28,8 @@ export interface ManifestStore {
   // ── Ingest: idempotent per object version ─────────────────────────────────────────
 
   /**
-   * Records an `ObjectCreated` version of a raw file.
+   * Records an `ObjectCreated` version of a raw file. The rules below are decided by
+   * fileVersions.ts (decideCreated); a store only carries out the guarded writes.
    * - no item yet → a pending file (versions = 1);
    * - recorded sequencer ≥ this one → `stale` (a duplicate or an older version arriving late), no write;
    * - newer sequencer, same eTag → `duplicate`: only the sequencer advances (content is identical);
@@ -139,7 +140,7 @@ export interface ManifestStore {
 
   /**
    * Applies a committed generation to its input files, each a conditional single-item
-   * update (see ConsumedFile): only the version the plan read is marked; if a newer
+   * update (see ConsumedFile; decided by fileVersions.ts decideMark): only the version the plan read is marked; if a newer
    * version arrived meanwhile, the file keeps its new state but records which version's
    * rows are in the lake now and stays due. Idempotent: a repeat is a no-op.
    */

@@ -7,25 +7,29 @@ import {
   type ManifestStore,
 } from "@compacter/core";
 import { describe, expect, it } from "vitest";
+import { InMemoryManifestStore } from "../../../helpers/inMemoryManifestStore.js";
 
-/** Records what ingest asked the manifest to do; the DynamoDB behaviour is tested against dynalite. */
+/**
+ * Records what ingest asked the manifest to do, answered by the in-memory manifest, which
+ * decides with core's own version rules (fileVersions.ts); the DynamoDB encoding of those
+ * rules is tested against dynalite.
+ */
 function recordingStore() {
   const calls: { method: string; input: Record<string, unknown> }[] = [];
-  const store = {
-    registerCreated: async (input: Record<string, unknown>) => {
-      calls.push({ method: "registerCreated", input });
-      return { result: "registered" as const };
+  const manifest = new InMemoryManifestStore();
+  const recorded = new Set<string>(["registerCreated", "registerRemoved", "registerRejected"]);
+  const store = new Proxy(manifest, {
+    get: (target, property, receiver) => {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (!recorded.has(String(property))) return value.bind(target);
+      return (input: Record<string, unknown>) => {
+        calls.push({ method: String(property), input });
+        return value.call(target, input);
+      };
     },
-    registerRemoved: async (input: Record<string, unknown>) => {
-      calls.push({ method: "registerRemoved", input });
-      return { result: "removed" as const };
-    },
-    registerRejected: async (input: Record<string, unknown>) => {
-      calls.push({ method: "registerRejected", input });
-      return { result: "rejected" as const };
-    },
-  } as unknown as ManifestStore;
-  return { store, calls };
+  }) as ManifestStore;
+  return { store, calls, manifest };
 }
 
 function deps(store: ManifestStore, lines: string[] = []): IngestDeps {
@@ -150,5 +154,25 @@ describe("handleIngestMessage", () => {
     expect(test).toEqual({ test: true, records: [] });
     await expect(handleIngestMessage("{garbage", deps(store))).rejects.toBeInstanceOf(InvalidEventError);
     expect(calls).toEqual([]);
+  });
+
+  it("answers redeliveries, overwrites and late older versions with the manifest's version rules", async () => {
+    const { store, manifest } = recordingStore();
+    const key = "in/BRCB/D1/2025121209/2025121209.txt.gz";
+    const at = "2025-12-12T02:05:00.000Z";
+    const outcome = async (eventName: string, extra: Record<string, unknown>) =>
+      (await handleIngestMessage(message(eventName, key, at, extra), deps(store))).records[0]?.outcome;
+    expect(await outcome("ObjectCreated:Put", { sequencer: "0B", eTag: "e1" })).toBe("registered");
+    expect(await outcome("ObjectCreated:Put", { sequencer: "0B", eTag: "e1" })).toBe("stale");
+    expect(await outcome("ObjectCreated:Put", { sequencer: "0C", eTag: "e1" })).toBe("duplicate");
+    expect(await outcome("ObjectCreated:Put", { sequencer: "0A", eTag: "old" })).toBe("stale");
+    expect(await outcome("ObjectCreated:Put", { sequencer: "0D", eTag: "e2" })).toBe("replaced");
+    expect(await outcome("ObjectRemoved:Delete", { sequencer: "0E" })).toBe("removed");
+    const partition = { day: "2025-12-12", district: "BRCB" };
+    expect(await manifest.getFile(partition, key)).toMatchObject({
+      status: "removed",
+      eTag: "e2",
+      versions: 2,
+    });
   });
 });
