@@ -10,6 +10,7 @@ export * from "./compaction/ledgerUpdate.js";
 export * from "./compaction/orphans.js";
 export * from "./compaction/plan.js";
 export * from "./compaction/ports.js";
+export * from "./compaction/slicePlan.js";
 export * from "./compaction/sweep.js";
 export * from "./compaction/typeRewrites.js";
 export * from "./config/loadConfig.js";

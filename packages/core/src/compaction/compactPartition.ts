@@ -192,7 +192,10 @@ async function runGeneration(
       dropSources: plan.dropSources,
       schema: schema?.columns ?? [],
       ledgerTypes: ledgerTypes(ledger),
-      sort: plan.sort,
+      // Every file is written in device_id, event_time order, appends too: an append's raw
+      // files read in device-then-hour order already are (writeOutputs checks, and sorts
+      // only if not), and sorted files let a sliced merge read just its devices' row groups.
+      sort: true,
       outputDir: workspace.outDir,
       maxFileBytes: config.maxFileSizeBytes,
       limits: {
