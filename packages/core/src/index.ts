@@ -27,6 +27,7 @@ export * from "./layout/rawKeys.js";
 export * from "./log.js";
 export * from "./manifest/model.js";
 export * from "./manifest/sequencer.js";
+export * from "./manifest/slicedMerge.js";
 export * from "./manifest/store.js";
 export * from "./manifest/tableSpec.js";
 export * from "./observability/freshness.js";

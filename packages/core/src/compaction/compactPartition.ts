@@ -22,6 +22,7 @@ import { behindLedger, type LedgerListener } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
 import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
+import { liveSlicedMerge, startSlicedMerge, workAndCommit } from "./slicedMerge.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
 import { createWorkspace, removeWorkspace } from "./workspace.js";
 
@@ -69,6 +70,10 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
   const acquiredAt = clock.now();
   const leased = await store.acquireLease(partition, owner, acquiredAt + config.leaseDurationMs, acquiredAt);
   if (!leased) {
+    // The lease holder may be working a sliced merge: its slices are open to any worker.
+    const generation = (await store.getPartition(partition))?.generation ?? 0;
+    const sliced = await liveSlicedMerge({ ...deps, log }, partition, generation, false);
+    if (sliced) return workAndCommit({ ...deps, log }, sliced, owner, false, false);
     log.info("partition is leased by another worker; leaving it to them");
     return { partition, status: "busy", rolledForward: false };
   }
@@ -93,6 +98,8 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
       rolledForward = true;
       snapshot = await store.readPartition(partition);
     }
+    const sliced = await liveSlicedMerge({ ...deps, log }, partition, snapshot.state?.generation ?? 0, true);
+    if (sliced) return await workAndCommit({ ...deps, log }, sliced, owner, true, rolledForward);
     const plan = planCompaction({
       partition,
       state: snapshot.state,
@@ -110,6 +117,10 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
         marked: plan.markOnly.length + plan.alreadyInLake.length,
       });
       return { partition, status: "nothing", reason: plan.reason, rolledForward };
+    }
+    if (kind === PLAN_KIND.merge) {
+      const started = await startSlicedMerge({ ...deps, log }, plan, snapshot.state, snapshot.files, owner);
+      if (started) return await workAndCommit({ ...deps, log }, started, owner, true, rolledForward);
     }
     return await runGeneration(
       { ...deps, log },
