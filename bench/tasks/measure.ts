@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { type Dirent, readFileSync, writeFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Measure } from "./types.js";
 
 /** Starts a wall + CPU stopwatch; `stop()` also reads the process's peak RSS so far. */
@@ -48,4 +50,63 @@ export class BenchClock {
   set(nowMs: number): void {
     this.offsetMs = nowMs - Date.now();
   }
+}
+
+/**
+ * Starts a new peak-RSS period for this process (Linux: writing 5 to clear_refs resets
+ * VmHWM to the current RSS), so the next `peakRssMb()` is the peak of one job, not of
+ * the whole day. False where that is not possible (the peak then covers the process so far).
+ */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples the disk a directory tree occupies (allocated blocks: DuckDB's spill files may
+ * be sparse) every `everyMs` until stopped; `stop()` gives the peak bytes seen.
+ */
+export function samplePeakDisk(dir: string, everyMs = 100): { stop(): Promise<number> } {
+  let peak = 0;
+  let sampling: Promise<void> = Promise.resolve();
+  const sample = async () => {
+    peak = Math.max(peak, await diskBytes(dir));
+  };
+  const timer = setInterval(() => {
+    sampling = sampling.then(sample);
+  }, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await sampling;
+      await sample();
+      return peak;
+    },
+  };
+}
+
+async function diskBytes(dir: string): Promise<number> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let bytes = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) bytes += await diskBytes(path);
+    else {
+      try {
+        bytes += (await stat(path)).blocks * 512;
+      } catch {
+        // Removed between listing and stat: it no longer occupies anything.
+      }
+    }
+  }
+  return bytes;
 }

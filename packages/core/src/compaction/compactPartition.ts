@@ -20,7 +20,7 @@ import { buildGenerationRecord } from "./generationRecord.js";
 import { keepLease } from "./leaseKeeper.js";
 import { behindLedger, type LedgerListener } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
-import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
+import type { Clock, CompactionJob, FaultInjector, JobQueue, ObjectStore } from "./ports.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
 import { liveSlicedMerge, startSlicedMerge, workAndCommit } from "./slicedMerge.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
@@ -36,6 +36,12 @@ export interface CompactionDeps {
   readonly log: Logger;
   /** Names this process in leases and history ("host/pid"). */
   readonly workerId: string;
+  /**
+   * Where a sliced merge asks for helpers: one more job per slice beyond the first, so
+   * idle workers claim slices in parallel (slicedMerge.ts). Absent: the slices still get
+   * done, by this worker and by whatever jobs arrive for the partition.
+   */
+  readonly jobs?: JobQueue;
   /** Told when this worker changed the type ledger (the Glue table follows it). */
   readonly onLedgerChanged?: LedgerListener;
 }

@@ -73,6 +73,13 @@ export async function startSlicedMerge(
     };
   });
   await deps.store.putSlicedMerge(mergePlan, slices);
+  if (deps.jobs) {
+    // Best effort: a helper that never comes only means this worker does more slices.
+    const helpers = Array.from({ length: slices.length - 1 }, () => ({ partition: plan.partition }));
+    await deps.jobs.sendCompactionJobs(helpers).catch((error: unknown) => {
+      deps.log.warn("could not ask for helpers; slicing alone", { error });
+    });
+  }
   deps.log.info("merge planned in slices", {
     attemptId,
     slices: slices.length,
@@ -199,7 +206,10 @@ export async function commitSlicedMerge(
     rowsIn: sum((s) => s.rowsIn),
     rowsOut: sum((s) => s.rowsOut),
     rowsDropped: sum((s) => s.rowsDropped),
-    bytesIn: sum((s) => s.bytesIn),
+    // As a one-job merge counts it: the raw files read and the lake files replaced.
+    bytesIn:
+      merge.slices.flatMap((s) => s.read).reduce((n, f) => n + f.size, 0) +
+      plan.lakeInputs.reduce((n, f) => n + f.bytes, 0),
     bytesOut: files.reduce((n, f) => n + f.bytes, 0),
     lateFiles: consumed.filter((f) => f.late && f.plannedStatus === "pending").length,
     badLines: consumed.reduce((n, f) => n + f.badLines, 0),
