@@ -680,5 +680,6 @@ function jobFigures(step: DayStepResult): JobFigures {
     inputBytes: step.inputBytes,
     outputBytes: step.outputBytes,
     outputs: step.outputs.length,
+    ...(step.slices ? { slices: step.slices } : {}),
   };
 }

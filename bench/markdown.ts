@@ -234,6 +234,28 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
       ["Workers", "Wall", "CPU", "Peak RSS MiB", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
       inc.mergeByWorkers.map((j) => [String(j.workers), ...row(j)]),
     );
+    line(
+      "Each slice of those merges, a job of its own: wall from the slice's record, peak temp of its " +
+        "workspace plus DuckDB's spill directory (an upper bound when two slices overlap), bytes it " +
+        "downloaded (its raw files and the lake files whose device range it reads) and wrote. Peak RSS " +
+        "is the merge's (above): with one worker slices run one at a time, so it bounds each slice's.",
+    );
+    line();
+    table(
+      ["Workers", "Slice", "Worker", "Wall", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+      inc.mergeByWorkers.flatMap((j) =>
+        (j.slices ?? []).map((s) => [
+          String(j.workers),
+          String(s.index),
+          s.worker.split("/")[0] ?? s.worker,
+          fmtSeconds(s.wallMs / 1000),
+          mb(s.peakTempBytes),
+          mb(s.inputBytes),
+          mb(s.outputBytes),
+          String(s.outputs),
+        ]),
+      ),
+    );
   }
 }
 

@@ -168,4 +168,14 @@ export interface JobFigures {
   readonly inputBytes: number;
   readonly outputBytes: number;
   readonly outputs: number;
+  /** A sliced merge's slices, each a job of its own. */
+  readonly slices?: readonly {
+    readonly index: number;
+    readonly worker: string;
+    readonly wallMs: number;
+    readonly peakTempBytes: number;
+    readonly inputBytes: number;
+    readonly outputBytes: number;
+    readonly outputs: number;
+  }[];
 }

@@ -5,6 +5,7 @@ import {
   loadConfig,
   noFaults,
   retryPolicyOf,
+  type SliceSummary,
   sweepDuePartitions,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
@@ -12,7 +13,7 @@ import { createRuntime, type Runtime } from "@compacter/worker";
 import { meterDynamoCapacity, meterEmptyReceives } from "../requestMeter.js";
 import { nulledTotal, recordingEngine } from "./engineRecorder.js";
 import { BenchClock, peakRssMb, resetPeakRss, samplePeakDisk, startMeasure } from "./measure.js";
-import type { CapacityUnits, DayResult, DayStepResult, DayTask } from "./types.js";
+import type { CapacityUnits, DayResult, DayStepResult, DayTask, SliceJobResult } from "./types.js";
 
 /**
  * A steady-state service day for one partition, as `compacter run` lives it: an
@@ -120,7 +121,7 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
       const outcome = outcomes.slice(seen).find((o) => o.status === "committed") ?? outcomes.at(-1)!;
       const used = process.cpuUsage(cpu);
       const compactMs = performance.now() - compactStarted;
-      const peakTempBytes = await disk.stop();
+      const temp = await disk.stop();
       if (outcome.status !== "committed") {
         throw new Error(`${step.label}: compaction ended ${outcome.status}: ${outcome.reason}`);
       }
@@ -132,9 +133,12 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
         compactCpuMs: (used.user + used.system) / 1000,
         peakRssMb: peakRssMb(),
         peakRssPerJob,
-        peakTempBytes,
+        peakTempBytes: temp.peak,
         inputBytes: outcome.history?.bytesIn ?? 0,
         outputBytes: outcome.history?.bytesOut ?? 0,
+        ...(outcome.history?.slices
+          ? { slices: sliceJobs(outcome.history.slices, outcome.history.attemptId, temp.byWorkspace) }
+          : {}),
         status: outcome.status,
         ...(outcome.plan ? { plan: outcome.plan } : {}),
         rowsOut: outcome.history?.rowsOut ?? 0,
@@ -213,4 +217,25 @@ async function deliver(s3Side: AwsClients, queueUrl: string, bodies: readonly st
 /** Polls `done` every 20 ms (it may throw to fail the wait). */
 async function until(done: () => boolean): Promise<void> {
   while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** The slices of a sliced merge with the temp disk of their workspaces (`compact-<attempt>-s<index>-<run>`). */
+function sliceJobs(
+  slices: readonly SliceSummary[],
+  attemptId: string,
+  byWorkspace: ReadonlyMap<string, number>,
+): SliceJobResult[] {
+  return slices.map((slice) => {
+    const prefix = `compact-${attemptId}-s${String(slice.index).padStart(5, "0")}-`;
+    const runs = [...byWorkspace].filter(([name]) => name.startsWith(prefix)).map(([, bytes]) => bytes);
+    return {
+      index: slice.index,
+      worker: slice.worker,
+      wallMs: slice.durationMs,
+      peakTempBytes: Math.max(0, ...runs),
+      inputBytes: slice.bytesIn,
+      outputBytes: slice.bytesOut,
+      outputs: slice.outputs,
+    };
+  });
 }

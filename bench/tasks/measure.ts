@@ -68,13 +68,39 @@ export function resetPeakRss(): boolean {
 
 /**
  * Samples the disk a directory tree occupies (allocated blocks: DuckDB's spill files may
- * be sparse) every `everyMs` until stopped; `stop()` gives the peak bytes seen.
+ * be sparse) every `everyMs` until stopped. `stop()` gives the peak of the whole tree and,
+ * per job workspace (`compact-<id>`), the peak of that workspace plus the shared DuckDB
+ * spill directory while it existed: one job's temp disk when jobs run one at a time, an
+ * upper bound when they overlap.
  */
-export function samplePeakDisk(dir: string, everyMs = 100): { stop(): Promise<number> } {
+export function samplePeakDisk(
+  dir: string,
+  everyMs = 100,
+): { stop(): Promise<{ peak: number; byWorkspace: Map<string, number> }> } {
   let peak = 0;
+  const byWorkspace = new Map<string, number>();
   let sampling: Promise<void> = Promise.resolve();
   const sample = async () => {
-    peak = Math.max(peak, await diskBytes(dir));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const sizes = new Map<string, number>();
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      sizes.set(entry.name, entry.isDirectory() ? await diskBytes(path) : await fileBytes(path));
+    }
+    const spill = sizes.get("duckdb") ?? 0;
+    peak = Math.max(
+      peak,
+      [...sizes.values()].reduce((n, b) => n + b, 0),
+    );
+    for (const [name, bytes] of sizes) {
+      if (name.startsWith("compact-"))
+        byWorkspace.set(name, Math.max(byWorkspace.get(name) ?? 0, bytes + spill));
+    }
   };
   const timer = setInterval(() => {
     sampling = sampling.then(sample);
@@ -84,9 +110,18 @@ export function samplePeakDisk(dir: string, everyMs = 100): { stop(): Promise<nu
       clearInterval(timer);
       await sampling;
       await sample();
-      return peak;
+      return { peak, byWorkspace };
     },
   };
+}
+
+async function fileBytes(path: string): Promise<number> {
+  try {
+    return (await stat(path)).blocks * 512;
+  } catch {
+    // Removed between listing and stat: it no longer occupies anything.
+    return 0;
+  }
 }
 
 async function diskBytes(dir: string): Promise<number> {
@@ -99,14 +134,7 @@ async function diskBytes(dir: string): Promise<number> {
   let bytes = 0;
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) bytes += await diskBytes(path);
-    else {
-      try {
-        bytes += (await stat(path)).blocks * 512;
-      } catch {
-        // Removed between listing and stat: it no longer occupies anything.
-      }
-    }
+    bytes += entry.isDirectory() ? await diskBytes(path) : await fileBytes(path);
   }
   return bytes;
 }

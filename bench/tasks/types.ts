@@ -71,6 +71,19 @@ export interface DayStepResult {
   /** Raw gzip bytes plus lake Parquet bytes the job read. */
   readonly inputBytes: number;
   readonly outputBytes: number;
+  /** A sliced merge's slices, each a job of its own (wall from the slice's own record). */
+  readonly slices?: readonly SliceJobResult[];
+}
+
+export interface SliceJobResult {
+  readonly index: number;
+  readonly worker: string;
+  readonly wallMs: number;
+  /** Its workspace plus DuckDB's spill directory (see samplePeakDisk). */
+  readonly peakTempBytes: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly outputs: number;
 }
 
 /** Requests per `service:Operation`, split by the role that made them. */

@@ -101,7 +101,9 @@ export async function runSlice(
       rowsIn: result.files.reduce((n, f) => n + (f.outcome === "read" ? f.rows : 0), 0) + result.rowsFromLake,
       rowsDropped: result.rowsDropped,
       rowsOut: result.rowsOut,
-      bytesIn: slice.inputBytes,
+      bytesIn:
+        raw.reduce((n, r) => n + (slice.read.find((f) => f.key === r.key)?.size ?? 0), 0) +
+        plan.lakeInputs.reduce((n, f) => n + f.bytes, 0),
       nulledValues: result.nulledValues,
       addedColumns: result.addedColumns,
       unstoredFields: result.conflictingFields ?? [],

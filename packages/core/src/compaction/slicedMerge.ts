@@ -218,6 +218,15 @@ export async function commitSlicedMerge(
     unstoredFields: distinct(stagedSlices.flatMap((s) => s.unstoredFields)),
     renamedFields: stagedSlices.flatMap((s) => s.renamedFields),
     schemaColumns: Math.max(...stagedSlices.map((s) => s.schema.length)),
+    slices: stagedSlices.map((s, index) => ({
+      index,
+      worker: s.worker,
+      durationMs: s.durationMs,
+      bytesIn: s.bytesIn,
+      bytesOut: s.outputs.reduce((n, o) => n + o.bytes, 0),
+      rowsOut: s.rowsOut,
+      outputs: s.outputs.length,
+    })),
   };
   await store.putIntent(record);
   await deps.faults.at("afterIntent");

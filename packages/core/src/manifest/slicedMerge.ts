@@ -47,9 +47,10 @@ export interface StagedSlice {
   readonly outputs: readonly (LakeFile & { readonly stagingKey: string })[];
   readonly consumed: readonly ConsumedFile[];
   readonly rowsIn: number;
+  /** Bytes downloaded: the slice's raw files and the lake files it read its range of. */
+  readonly bytesIn: number;
   readonly rowsDropped: number;
   readonly rowsOut: number;
-  readonly bytesIn: number;
   readonly nulledValues: Readonly<Record<string, number>>;
   readonly addedColumns: readonly string[];
   readonly unstoredFields: readonly string[];
