@@ -182,6 +182,48 @@ describe("two workers sharing one merge's slices", () => {
   });
 });
 
+describe("the orphan sweep during a sliced merge", () => {
+  let h: CompactionHarness;
+  beforeAll(async () => {
+    h = await createCompactionHarness(stack, "sliced-orphans", SLICED);
+  });
+  afterAll(() => h.close());
+
+  it("keeps the staged slices of a live merge, however old, so the merge still commits", async () => {
+    const { partition, expected } = await dayReadyToMerge(h);
+    // The worker dies in its second slice: the first is staged and recorded.
+    let reached = 0;
+    const dieInSecondSlice: FaultInjector = {
+      at: async (point) => {
+        if (point === "afterStage" && ++reached === 2) throw new InjectedFaultError(point);
+      },
+    };
+    await expect(
+      h.compact(partition, { clock: DAY_CLOSED_CLOCK, faults: dieInSecondSlice, workerId: "doomed" }),
+    ).rejects.toThrow(InjectedFaultError);
+    const [merge] = await h.runtime.store.listSlicedMerges(partition);
+    const recorded = (merge?.slices ?? []).flatMap((s) => s.staged?.outputs.map((o) => o.stagingKey) ?? []);
+    expect(recorded.length).toBeGreaterThan(0);
+
+    // Safety age 0: everything staged is old enough, yet the live merge's slices stay.
+    const removed = await removeOrphans({ ...h.runtime, clock: DAY_CLOSED_CLOCK, log: silentLogger });
+    for (const key of recorded) expect(removed.staged).not.toContain(key);
+    const stagedNow = await h.stagedKeys();
+    for (const key of recorded) expect(stagedNow).toContain(key);
+
+    await sleep(2_100);
+    expect(await h.compact(partition, { clock: DAY_CLOSED_CLOCK, workerId: "rescuer" })).toMatchObject({
+      status: "committed",
+      plan: "merge",
+      generation: 2,
+    });
+    await expectMergedOnce(h, partition, expected, 2);
+    // The dead worker's unrecorded upload of its second slice is an orphan, and goes.
+    await removeOrphans({ ...h.runtime, clock: DAY_CLOSED_CLOCK, log: silentLogger });
+    expect(await h.stagedKeys()).toEqual([]);
+  });
+});
+
 const COMMITTED_AT = new Set<FaultPoint>([
   "afterCommit",
   "afterPublish",
