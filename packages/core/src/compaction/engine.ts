@@ -1,6 +1,7 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec, ColumnType } from "../schema/columns.js";
+import type { ByteRange } from "./ports.js";
 import type { DeviceRange } from "./slicePlan.js";
 
 /**
@@ -27,6 +28,15 @@ export interface LakeInput {
   readonly lakeKey: string;
   /** A downloaded Parquet file of the partition's current generation. */
   readonly localPath: string;
+  /**
+   * Not downloaded yet: the engine fetches the parts it reads into `localPath` (a sparse
+   * file of `sizeBytes`): the footer, then the row groups whose device_id statistics meet
+   * the job's `deviceRange`. Only for a sliced job; absent, `localPath` holds the whole file.
+   */
+  readonly fetch?: {
+    readonly sizeBytes: number;
+    readonly ranges: (ranges: readonly ByteRange[]) => Promise<void>;
+  };
 }
 
 export interface EngineLimits {

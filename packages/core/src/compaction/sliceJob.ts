@@ -4,6 +4,8 @@
  * maxFileSizeBytes, uploaded under the staging prefix and recorded as staged. Memory and
  * time follow the slice's size, not the partition's.
  */
+
+import { join } from "node:path";
 import { InjectedFaultError } from "../errors.js";
 import { PLAN_KIND } from "../manifest/model.js";
 import type { MergeSlice, SlicedMergePlan, StagedSlice } from "../manifest/slicedMerge.js";
@@ -11,7 +13,8 @@ import { ledgerTypes } from "../schema/ledger.js";
 import { newAttemptId } from "../util/ids.js";
 import type { CompactionDeps } from "./compactPartition.js";
 import { consumedFiles } from "./consumedFiles.js";
-import { downloadLake, downloadRaw } from "./downloadInputs.js";
+import { downloadRaw } from "./downloadInputs.js";
+import type { LakeInput } from "./engine.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
 import { createWorkspace, removeWorkspace } from "./workspace.js";
@@ -45,7 +48,21 @@ export async function runSlice(
       (a, b) => a.deviceId.localeCompare(b.deviceId) || a.hourKey.localeCompare(b.hourKey),
     );
     const { raw, skipped } = await downloadRaw(deps, byDeviceHour, workspace.rawDir);
-    const lake = await downloadLake(deps, plan.lakeInputs, workspace.lakeDir);
+    // Lake files are fetched by the engine, part by part: only the footer and the row
+    // groups of this slice's devices reach the disk (appends are sorted, so that is about
+    // this slice's share of each file).
+    const lake: LakeInput[] = plan.lakeInputs.map((file, i) => {
+      const localPath = join(workspace.lakeDir, `${i}.parquet`);
+      return {
+        lakeKey: file.key,
+        localPath,
+        fetch: {
+          sizeBytes: file.bytes,
+          ranges: (ranges) =>
+            deps.objects.downloadRanges(config.lakeBucket, file.key, localPath, file.bytes, ranges),
+        },
+      };
+    });
     const schema = await store.getSchema(partition.district);
     const ledger = await store.getLedger();
     const result = await engine.compact({

@@ -257,9 +257,12 @@ async function countLakeRows(
   const params: Params = { files: listValue(job.lake.map((l) => l.localPath)) };
   const types: ParamTypes = { files: LIST(VARCHAR) };
   const inRange = lakeRangeFilter(job, "device_id", params, types);
+  // Both from what a sliced job fetched: the range by a filter DuckDB prunes row groups
+  // with, the total from the footers (a sparse lake file has holes outside its range).
   const reader = await connection.runAndReadAll(
-    `SELECT count(*) FILTER (${inRange}) AS in_range, count(*) AS total
-     FROM read_parquet($files, union_by_name = true)`,
+    `SELECT (SELECT count(*) FROM read_parquet($files, union_by_name = true) WHERE ${inRange}) AS in_range,
+       (SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows
+          FROM parquet_metadata($files))) AS total`,
     params,
     types,
   );
