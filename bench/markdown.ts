@@ -237,7 +237,7 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
     line(
       "Each slice of those merges, a job of its own: wall from the slice's record, peak temp of its " +
         "workspace plus DuckDB's spill directory (an upper bound when two slices overlap), bytes it " +
-        "downloaded (its raw files and the lake files whose device range it reads) and wrote. Peak RSS " +
+        "downloaded (its raw files, and of each lake file the footer and the row groups of its devices) and wrote. Peak RSS " +
         "is the merge's (above): with one worker slices run one at a time, so it bounds each slice's.",
     );
     line();

@@ -51,6 +51,7 @@ export async function runSlice(
     // Lake files are fetched by the engine, part by part: only the footer and the row
     // groups of this slice's devices reach the disk (appends are sorted, so that is about
     // this slice's share of each file).
+    let lakeBytesFetched = 0;
     const lake: LakeInput[] = plan.lakeInputs.map((file, i) => {
       const localPath = join(workspace.lakeDir, `${i}.parquet`);
       return {
@@ -58,8 +59,10 @@ export async function runSlice(
         localPath,
         fetch: {
           sizeBytes: file.bytes,
-          ranges: (ranges) =>
-            deps.objects.downloadRanges(config.lakeBucket, file.key, localPath, file.bytes, ranges),
+          ranges: async (ranges) => {
+            await deps.objects.downloadRanges(config.lakeBucket, file.key, localPath, file.bytes, ranges);
+            lakeBytesFetched += ranges.reduce((n, r) => n + r.end - r.start, 0);
+          },
         },
       };
     });
@@ -119,8 +122,7 @@ export async function runSlice(
       rowsDropped: result.rowsDropped,
       rowsOut: result.rowsOut,
       bytesIn:
-        raw.reduce((n, r) => n + (slice.read.find((f) => f.key === r.key)?.size ?? 0), 0) +
-        plan.lakeInputs.reduce((n, f) => n + f.bytes, 0),
+        raw.reduce((n, r) => n + (slice.read.find((f) => f.key === r.key)?.size ?? 0), 0) + lakeBytesFetched,
       nulledValues: result.nulledValues,
       addedColumns: result.addedColumns,
       unstoredFields: result.conflictingFields ?? [],

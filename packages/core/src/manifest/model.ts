@@ -231,7 +231,7 @@ export interface SliceSummary {
   readonly index: number;
   readonly worker: string;
   readonly durationMs: number;
-  /** Bytes the slice downloaded: its raw files and the lake files it read its range of. */
+  /** Bytes the slice downloaded: its raw files and the parts of the lake files it reads (footers, its row groups). */
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly rowsOut: number;

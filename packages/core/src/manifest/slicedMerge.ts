@@ -47,7 +47,7 @@ export interface StagedSlice {
   readonly outputs: readonly (LakeFile & { readonly stagingKey: string })[];
   readonly consumed: readonly ConsumedFile[];
   readonly rowsIn: number;
-  /** Bytes downloaded: the slice's raw files and the lake files it read its range of. */
+  /** Bytes downloaded: the slice's raw files and the parts of the lake files it reads (footers, its row groups). */
   readonly bytesIn: number;
   readonly rowsDropped: number;
   readonly rowsOut: number;
