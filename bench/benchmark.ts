@@ -17,7 +17,7 @@ import { CACHE_ROOT, type Dataset, type DatasetFile, loadDataset } from "./datas
 import { gunzipFloor } from "./gunzipFloor.js";
 import { type BenchStack, startBenchStack } from "./localLake.js";
 import { currentLoad, describeMachine } from "./machine.js";
-import type { BenchReport, VariantFigures } from "./report.js";
+import type { BenchReport, JobFigures, VariantFigures } from "./report.js";
 import { requestFigures } from "./requests.js";
 import { DAY, DISTRICT, SIZES, type SizeName } from "./sizes.js";
 import { median, sum } from "./stats.js";
@@ -26,6 +26,7 @@ import type {
   CompactResult,
   DayResult,
   DayStep,
+  DayStepResult,
   DuckDbResult,
   DuckDbVariant,
   Measure,
@@ -234,6 +235,9 @@ class Bench {
       }
     }
 
+    this.log("merge with 2 concurrent workers: a service day whose merge slices run on both");
+    const twoWorkerDay = await this.day(MEMORY_LIMIT, false, 2);
+
     this.log("memory: sorted one-shot with memoryLimit 1 GiB");
     const memoryOneShot = await this.compact("memory", dataset.files, sortedClock, SMALL_MEMORY_LIMIT);
     this.log("memory: a service day with memoryLimit 1 GiB");
@@ -329,6 +333,12 @@ class Bench {
       wallMs: median(measures.day.map((d) => d.steps[i]?.compactMs ?? Number.NaN)),
       cpuMs: median(measures.day.map((d) => d.steps[i]?.compactCpuMs ?? Number.NaN)),
     }));
+    const jobs = lastDay.steps.map(jobFigures);
+    const mergeOf = (day: DayResult, workers: number) => {
+      const merge = day.steps.findLast((step) => step.plan === "merge");
+      return merge ? [{ ...jobFigures(merge), workers }] : [];
+    };
+    const mergeByWorkers = [...mergeOf(lastDay, 1), ...mergeOf(twoWorkerDay, 2)];
     const dayTotals = measures.day.map((d) => ({
       wall: sum(d.steps.map((s) => s.compactMs)),
       cpu: sum(d.steps.map((s) => s.compactCpuMs)),
@@ -381,6 +391,8 @@ class Bench {
         steps: incrementalSteps,
         totalWallMs,
         totalCpuMs,
+        jobs,
+        mergeByWorkers,
         oneShotWallMs: oursSorted.wallMs,
         oneShotCpuMs: oursSorted.cpuMs,
         ratio: totalWallMs / oursSorted.wallMs,
@@ -511,12 +523,12 @@ class Bench {
     return steps;
   }
 
-  private async day(memoryLimit = MEMORY_LIMIT, keep = true): Promise<DayResult> {
+  private async day(memoryLimit = MEMORY_LIMIT, keep = true, workers = 1): Promise<DayResult> {
     const resources = await this.stack.freshResources("bench-day");
     const tempDir = join(this.work, "tmp-day");
     try {
       const result = await runInChild(
-        { kind: "day", partition: this.timeline.partition, steps: this.daySteps() },
+        { kind: "day", partition: this.timeline.partition, steps: this.daySteps(), workers },
         this.stack.env(resources, { ...this.settings, memoryLimitBytes: memoryLimit, tempDir }),
       );
       if (keep) this.lastDayResources = resources;
@@ -654,4 +666,20 @@ function nextDay(day: string, days: number): string {
   const date = new Date(`${day}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + days);
   return date.toISOString().slice(0, 10);
+}
+
+function jobFigures(step: DayStepResult): JobFigures {
+  return {
+    label: step.label,
+    plan: step.plan ?? step.status,
+    wallMs: step.compactMs,
+    cpuMs: step.compactCpuMs,
+    peakRssMb: step.peakRssMb,
+    peakRssPerJob: step.peakRssPerJob,
+    peakTempBytes: step.peakTempBytes,
+    inputBytes: step.inputBytes,
+    outputBytes: step.outputBytes,
+    outputs: step.outputs.length,
+    ...(step.slices ? { slices: step.slices } : {}),
+  };
 }

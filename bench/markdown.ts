@@ -80,6 +80,7 @@ export function renderMarkdown(report: BenchReport): string {
 
   throughputSection(report, line, table);
   incrementalSection(report, line, table);
+  jobsSection(report, line, table);
   memorySection(report, line, table);
   storageSection(report, line, table);
   querySection(report, line, table);
@@ -199,6 +200,63 @@ function incrementalSection(report: BenchReport, line: Line, table: Table) {
       ["**Day ÷ one-shot**", `**${round(inc.ratio, 3)}**`, `${round(inc.cpuRatio, 3)}`],
     ],
   );
+}
+
+function jobsSection(report: BenchReport, line: Line, table: Table) {
+  const inc = report.incremental;
+  line("### Every job's bounds");
+  line();
+  line(
+    "Per compaction job of the last day: wall, CPU seconds of the process, peak RSS (VmHWM reset " +
+      "before each job), peak disk under the temp dir (downloads, outputs, DuckDB spill; sampled every " +
+      "100 ms), and bytes in (raw gzip + lake Parquet read) and out. A merge above `maxSliceInputBytes` " +
+      "runs as device-range slices; its row is the whole merge, all slices included.",
+  );
+  line();
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  const row = (j: (typeof inc.jobs)[number]) => [
+    fmtSeconds(j.wallMs / 1000),
+    fmtSeconds(j.cpuMs / 1000),
+    `${Math.round(j.peakRssMb)}${j.peakRssPerJob ? "" : " (day so far)"}`,
+    mb(j.peakTempBytes),
+    mb(j.inputBytes),
+    mb(j.outputBytes),
+    String(j.outputs),
+  ];
+  table(
+    ["Job", "Plan", "Wall", "CPU", "Peak RSS MiB", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+    inc.jobs.map((j) => [j.label, j.plan, ...row(j)]),
+  );
+  if (inc.mergeByWorkers.length > 0) {
+    line("The day-close merge by concurrent workers (2: both in one process, so RSS is both together):");
+    line();
+    table(
+      ["Workers", "Wall", "CPU", "Peak RSS MiB", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+      inc.mergeByWorkers.map((j) => [String(j.workers), ...row(j)]),
+    );
+    line(
+      "Each slice of those merges, a job of its own: wall from the slice's record, peak temp of its " +
+        "workspace plus DuckDB's spill directory (an upper bound when two slices overlap), bytes it " +
+        "downloaded (its raw files, and of each lake file the footer and the row groups of its devices) and wrote. Peak RSS " +
+        "is the merge's (above): with one worker slices run one at a time, so it bounds each slice's.",
+    );
+    line();
+    table(
+      ["Workers", "Slice", "Worker", "Wall", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+      inc.mergeByWorkers.flatMap((j) =>
+        (j.slices ?? []).map((s) => [
+          String(j.workers),
+          String(s.index),
+          s.worker.split("/")[0] ?? s.worker,
+          fmtSeconds(s.wallMs / 1000),
+          mb(s.peakTempBytes),
+          mb(s.inputBytes),
+          mb(s.outputBytes),
+          String(s.outputs),
+        ]),
+      ),
+    );
+  }
 }
 
 function memorySection(report: BenchReport, line: Line, table: Table) {

@@ -87,6 +87,10 @@ export interface BenchReport {
     }[];
     readonly totalWallMs: number;
     readonly totalCpuMs: number;
+    /** Every compaction job of the last day: the bounds a job must keep (issue 14). */
+    readonly jobs: readonly JobFigures[];
+    /** The day-close merge with 1 and with 2 concurrent workers (2: a separate day run). */
+    readonly mergeByWorkers: readonly (JobFigures & { readonly workers: number })[];
     readonly oneShotWallMs: number;
     readonly oneShotCpuMs: number;
     readonly ratio: number;
@@ -150,4 +154,28 @@ export interface BenchReport {
     readonly actual: number;
   }[];
   readonly targets: readonly Target[];
+}
+
+export interface JobFigures {
+  readonly label: string;
+  readonly plan: string;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly peakRssMb: number;
+  /** False where the peak could not be reset per job (it then covers the day so far). */
+  readonly peakRssPerJob: boolean;
+  readonly peakTempBytes: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly outputs: number;
+  /** A sliced merge's slices, each a job of its own. */
+  readonly slices?: readonly {
+    readonly index: number;
+    readonly worker: string;
+    readonly wallMs: number;
+    readonly peakTempBytes: number;
+    readonly inputBytes: number;
+    readonly outputBytes: number;
+    readonly outputs: number;
+  }[];
 }

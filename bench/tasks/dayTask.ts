@@ -5,14 +5,15 @@ import {
   loadConfig,
   noFaults,
   retryPolicyOf,
+  type SliceSummary,
   sweepDuePartitions,
 } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, type Runtime } from "@compacter/wiring";
 import { meterDynamoCapacity, meterEmptyReceives } from "../requestMeter.js";
 import { nulledTotal, recordingEngine } from "./engineRecorder.js";
-import { BenchClock, startMeasure } from "./measure.js";
-import type { CapacityUnits, DayResult, DayStepResult, DayTask } from "./types.js";
+import { BenchClock, peakRssMb, resetPeakRss, samplePeakDisk, startMeasure } from "./measure.js";
+import type { CapacityUnits, DayResult, DayStepResult, DayTask, SliceJobResult } from "./types.js";
 
 /**
  * A steady-state service day for one partition, as `compacter run` lives it: an
@@ -49,13 +50,31 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
     },
   });
   const outcomes: CompactionOutcome[] = [];
-  const compactor = new CompactionConsumer({
-    sqs: roles.compaction.runtime.clients.sqs,
-    queueUrl: config.compactionQueueUrl,
-    deps: { ...roles.compaction.runtime.compactionDeps(engine), clock, workerId: "bench" },
-    deadLetters: roles.compaction.runtime.compactionDeadLetters,
-    onOutcome: (outcome) => outcomes.push(outcome),
-  });
+  // Every worker has its own engine, as separate processes would; the first one's results feed the counts.
+  const engines = [engine, ...Array.from({ length: (task.workers ?? 1) - 1 }, () => createDuckDbEngine())];
+  const compactors = engines.map(
+    (workerEngine, i) =>
+      new CompactionConsumer({
+        sqs: roles.compaction.runtime.clients.sqs,
+        queueUrl: config.compactionQueueUrl,
+        deps: {
+          ...roles.compaction.runtime.compactionDeps(workerEngine),
+          clock,
+          workerId: i === 0 ? "bench" : `bench-${i + 1}`,
+          // A sliced merge asks for helpers on the compaction queue, as in the service.
+          jobs: roles.compaction.runtime.jobs,
+        },
+        deadLetters: roles.compaction.runtime.compactionDeadLetters,
+        onOutcome: (outcome) => outcomes.push(outcome),
+      }),
+  );
+  const compactor = {
+    start: () => {
+      for (const c of compactors) c.start();
+    },
+    stop: () => Promise.all(compactors.map((c) => c.stop())),
+    failed: () => compactors.reduce((n, c) => n + c.stats().failed, 0),
+  };
 
   const steps: DayStepResult[] = [];
   const measure = startMeasure();
@@ -74,6 +93,8 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
       const ingestMs = step.notifications.length === 0 ? 0 : performance.now() - ingestStarted;
 
       clock.set(step.clockMs);
+      const peakRssPerJob = resetPeakRss();
+      const disk = samplePeakDisk(config.tempDir);
       const compactStarted = performance.now();
       const cpu = process.cpuUsage();
       const swept = await sweepDuePartitions({
@@ -89,12 +110,18 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
         );
       }
       const seen = outcomes.length;
+      // A helper of a sliced merge ends "busy" or "nothing"; the step ends with the commit.
       await until(() => {
-        if (compactor.stats().failed > 0) throw new Error(`${step.label}: the compaction job failed`);
-        return outcomes.length > seen;
+        if (compactor.failed() > 0) throw new Error(`${step.label}: the compaction job failed`);
+        const ended = outcomes.slice(seen);
+        const conflict = ended.find((o) => o.status === "conflict");
+        if (conflict) throw new Error(`${step.label}: compaction ended conflict: ${conflict.reason}`);
+        return ended.some((o) => o.status === "committed");
       });
-      const outcome = outcomes.at(-1)!;
+      const outcome = outcomes.slice(seen).find((o) => o.status === "committed") ?? outcomes.at(-1)!;
       const used = process.cpuUsage(cpu);
+      const compactMs = performance.now() - compactStarted;
+      const temp = await disk.stop();
       if (outcome.status !== "committed") {
         throw new Error(`${step.label}: compaction ended ${outcome.status}: ${outcome.reason}`);
       }
@@ -102,8 +129,16 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
         label: step.label,
         messages: step.notifications.length,
         ingestMs,
-        compactMs: performance.now() - compactStarted,
+        compactMs,
         compactCpuMs: (used.user + used.system) / 1000,
+        peakRssMb: peakRssMb(),
+        peakRssPerJob,
+        peakTempBytes: temp.peak,
+        inputBytes: outcome.history?.bytesIn ?? 0,
+        outputBytes: outcome.history?.bytesOut ?? 0,
+        ...(outcome.history?.slices
+          ? { slices: sliceJobs(outcome.history.slices, outcome.history.attemptId, temp.byWorkspace) }
+          : {}),
         status: outcome.status,
         ...(outcome.plan ? { plan: outcome.plan } : {}),
         rowsOut: outcome.history?.rowsOut ?? 0,
@@ -134,7 +169,7 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
     };
   } finally {
     await Promise.all([ingest.stop(), compactor.stop()]);
-    await engine.close();
+    for (const e of engines) await e.close();
     for (const role of Object.values(roles)) role.runtime.clients.destroy();
     s3Side.destroy();
   }
@@ -182,4 +217,25 @@ async function deliver(s3Side: AwsClients, queueUrl: string, bodies: readonly st
 /** Polls `done` every 20 ms (it may throw to fail the wait). */
 async function until(done: () => boolean): Promise<void> {
   while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** The slices of a sliced merge with the temp disk of their workspaces (`compact-<attempt>-s<index>-<run>`). */
+function sliceJobs(
+  slices: readonly SliceSummary[],
+  attemptId: string,
+  byWorkspace: ReadonlyMap<string, number>,
+): SliceJobResult[] {
+  return slices.map((slice) => {
+    const prefix = `compact-${attemptId}-s${String(slice.index).padStart(5, "0")}-`;
+    const runs = [...byWorkspace].filter(([name]) => name.startsWith(prefix)).map(([, bytes]) => bytes);
+    return {
+      index: slice.index,
+      worker: slice.worker,
+      wallMs: slice.durationMs,
+      peakTempBytes: Math.max(0, ...runs),
+      inputBytes: slice.bytesIn,
+      outputBytes: slice.bytesOut,
+      outputs: slice.outputs,
+    };
+  });
 }

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { type Dirent, readFileSync, writeFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Measure } from "./types.js";
 
 /** Starts a wall + CPU stopwatch; `stop()` also reads the process's peak RSS so far. */
@@ -48,4 +50,91 @@ export class BenchClock {
   set(nowMs: number): void {
     this.offsetMs = nowMs - Date.now();
   }
+}
+
+/**
+ * Starts a new peak-RSS period for this process (Linux: writing 5 to clear_refs resets
+ * VmHWM to the current RSS), so the next `peakRssMb()` is the peak of one job, not of
+ * the whole day. False where that is not possible (the peak then covers the process so far).
+ */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples the disk a directory tree occupies (allocated blocks: DuckDB's spill files may
+ * be sparse) every `everyMs` until stopped. `stop()` gives the peak of the whole tree and,
+ * per job workspace (`compact-<id>`), the peak of that workspace plus the shared DuckDB
+ * spill directory while it existed: one job's temp disk when jobs run one at a time, an
+ * upper bound when they overlap.
+ */
+export function samplePeakDisk(
+  dir: string,
+  everyMs = 100,
+): { stop(): Promise<{ peak: number; byWorkspace: Map<string, number> }> } {
+  let peak = 0;
+  const byWorkspace = new Map<string, number>();
+  let sampling: Promise<void> = Promise.resolve();
+  const sample = async () => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const sizes = new Map<string, number>();
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      sizes.set(entry.name, entry.isDirectory() ? await diskBytes(path) : await fileBytes(path));
+    }
+    const spill = sizes.get("duckdb") ?? 0;
+    peak = Math.max(
+      peak,
+      [...sizes.values()].reduce((n, b) => n + b, 0),
+    );
+    for (const [name, bytes] of sizes) {
+      if (name.startsWith("compact-"))
+        byWorkspace.set(name, Math.max(byWorkspace.get(name) ?? 0, bytes + spill));
+    }
+  };
+  const timer = setInterval(() => {
+    sampling = sampling.then(sample);
+  }, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await sampling;
+      await sample();
+      return { peak, byWorkspace };
+    },
+  };
+}
+
+async function fileBytes(path: string): Promise<number> {
+  try {
+    return (await stat(path)).blocks * 512;
+  } catch {
+    // Removed between listing and stat: it no longer occupies anything.
+    return 0;
+  }
+}
+
+async function diskBytes(dir: string): Promise<number> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let bytes = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    bytes += entry.isDirectory() ? await diskBytes(path) : await fileBytes(path);
+  }
+  return bytes;
 }

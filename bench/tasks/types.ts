@@ -44,6 +44,11 @@ export interface DayTask {
   readonly kind: "day";
   readonly partition: PartitionId;
   readonly steps: readonly DayStep[];
+  /**
+   * Compaction workers (consumers, each with its own engine) in the process: with 2, a
+   * sliced merge's slices run on both at once. Default 1.
+   */
+  readonly workers?: number;
 }
 
 export interface DayStepResult {
@@ -57,6 +62,28 @@ export interface DayStepResult {
   readonly plan?: string;
   readonly rowsOut: number;
   readonly outputs: readonly LakeOutput[];
+  /** Peak RSS of the process during this job (all its workers), MiB. */
+  readonly peakRssMb: number;
+  /** Whether the peak is this job's alone (the peak could be reset before it). */
+  readonly peakRssPerJob: boolean;
+  /** Peak disk under the temp dir during this job (downloads, outputs, DuckDB spill), bytes. */
+  readonly peakTempBytes: number;
+  /** Raw gzip bytes plus lake Parquet bytes the job read. */
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  /** A sliced merge's slices, each a job of its own (wall from the slice's own record). */
+  readonly slices?: readonly SliceJobResult[];
+}
+
+export interface SliceJobResult {
+  readonly index: number;
+  readonly worker: string;
+  readonly wallMs: number;
+  /** Its workspace plus DuckDB's spill directory (see samplePeakDisk). */
+  readonly peakTempBytes: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly outputs: number;
 }
 
 /** Requests per `service:Operation`, split by the role that made them. */

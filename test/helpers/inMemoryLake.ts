@@ -7,9 +7,11 @@
  *   listing the bucket, the two views DESIGN.md's guarantees talk about. A raw object is
  *   JSON `{ "rows": n }`; anything else is unreadable (quarantined).
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
+  type ByteRange,
   type CompactionEngine,
   type EngineJob,
   type EngineResult,
@@ -56,6 +58,28 @@ export class InMemoryObjectStore implements ObjectStore {
     await mkdir(dirname(localPath), { recursive: true });
     await writeFile(localPath, object.body);
     return { bytes: object.body.length, eTag: object.eTag, lastModified: object.lastModified };
+  }
+
+  /** As S3ObjectStore.downloadRanges: a file of `sizeBytes` holding only the ranges asked for. */
+  async downloadRanges(
+    bucket: string,
+    key: string,
+    localPath: string,
+    sizeBytes: number,
+    ranges: readonly ByteRange[],
+  ): Promise<void> {
+    const object = this.objects.get(`${bucket}/${key}`);
+    if (!object) throw new ObjectNotFoundError(bucket, key);
+    const bytes = Buffer.from(object.body);
+    await mkdir(dirname(localPath), { recursive: true });
+    const file = await open(localPath, constants.O_RDWR | constants.O_CREAT);
+    try {
+      await file.truncate(sizeBytes);
+      for (const { start, end } of ranges)
+        await file.write(bytes.subarray(start, end), 0, end - start, start);
+    } finally {
+      await file.close();
+    }
   }
 
   async upload(localPath: string, bucket: string, key: string) {

@@ -29,7 +29,10 @@ import {
   holdsLease,
   isNextVersion,
   type ManifestStore,
+  type MergeSlice,
   markConsumedVersion,
+  maySliceBeClaimed,
+  maySliceBeStaged,
   normaliseSequencer,
   type ParsedRawKey,
   type PartitionId,
@@ -43,6 +46,9 @@ import {
   registerRejectedVersion,
   registerRemovedVersion,
   requeueQuarantinedVersion,
+  type SlicedMergePlan,
+  type SlicedMergeState,
+  type StagedSlice,
   type TypeLedger,
   type VersionWriteKind,
 } from "@compacter/core";
@@ -73,6 +79,11 @@ export class InMemoryManifestStore implements ManifestStore {
   private readonly history = new Map<string, Map<number, GenerationRecord>>();
   private readonly schemas = new Map<string, DistrictSchema>();
   private ledger: TypeLedger | undefined;
+  /** Sliced merges by partition, then attempt id: the plan (absent after a partial write) and its slices by index. */
+  private readonly slicedMerges = new Map<
+    string,
+    Map<string, { plan?: SlicedMergePlan; slices: Map<number, MergeSlice> }>
+  >();
 
   // ── Ingest ────────────────────────────────────────────────────────────────────────
 
@@ -502,6 +513,60 @@ export class InMemoryManifestStore implements ManifestStore {
 
   private allStates(): PartitionState[] {
     return [...this.partitions.values()].map((s) => structuredClone(s));
+  }
+
+  // Sliced merges: the claim and stage rules are core's (manifest/slicedMerge.ts), as in SliceItems.
+
+  async putSlicedMerge(plan: SlicedMergePlan, slices: readonly MergeSlice[]): Promise<void> {
+    const merge = { slices: new Map(slices.map((s) => [s.index, structuredClone(s)])) };
+    this.mapOf(this.slicedMerges, plan.partition).set(plan.attemptId, {
+      ...merge,
+      plan: structuredClone(plan),
+    });
+  }
+
+  async listSlicedMerges(partition: PartitionId): Promise<SlicedMergeState[]> {
+    return [...this.mapOf(this.slicedMerges, partition)]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([attemptId, m]) => ({
+        attemptId,
+        ...(m.plan ? { plan: structuredClone(m.plan) } : {}),
+        slices: [...m.slices.values()].sort((a, b) => a.index - b.index).map((s) => structuredClone(s)),
+      }));
+  }
+
+  async claimSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    const merge = this.mapOf(this.slicedMerges, partition).get(attemptId);
+    const slice = merge?.slices.get(index);
+    if (!merge || !slice || !maySliceBeClaimed(slice, owner, nowMs)) return false;
+    merge.slices.set(index, { ...slice, claimedBy: owner, claimExpiresAt: expiresAtMs });
+    return true;
+  }
+
+  async stageSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    staged: StagedSlice,
+  ): Promise<boolean> {
+    const merge = this.mapOf(this.slicedMerges, partition).get(attemptId);
+    const slice = merge?.slices.get(index);
+    if (!merge || !slice || !maySliceBeStaged(slice, owner)) return false;
+    const { claimExpiresAt: _expired, ...claimed } = slice;
+    merge.slices.set(index, { ...claimed, staged: structuredClone(staged) });
+    return true;
+  }
+
+  async deleteSlicedMerge(partition: PartitionId, attemptId: string): Promise<void> {
+    this.mapOf(this.slicedMerges, partition).delete(attemptId);
   }
 
   private fileMap(partition: PartitionId): Map<string, StoredFile> {

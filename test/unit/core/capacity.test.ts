@@ -4,6 +4,8 @@ import {
   handOverDecision,
   lambdaVcpus,
   MEASURED_THROUGHPUT,
+  type RawFileRecord,
+  workOfLargestJob,
   workOfPlan,
 } from "@compacter/core";
 import { describe, expect, it } from "vitest";
@@ -39,6 +41,44 @@ describe("compaction estimate", () => {
       lakeInputs: [{ key: "a", rows: 500, bytes: 700 }],
     });
     expect(work).toEqual({ kind: "merge", rawGzipBytes: 3000, lakeRows: 500, lakeBytes: 700 });
+  });
+});
+
+describe("the largest job of a plan", () => {
+  const file = (deviceId: string, size: number, status: "pending" | "compacted"): RawFileRecord => ({
+    key: `BRCB/${deviceId}/2025121201/2025121201.txt.gz`,
+    partition: { day: "2025-12-12", district: "BRCB" },
+    deviceId,
+    hourKey: "2025121201",
+    hourStart: "2025-12-11T17:00:00.000Z",
+    status,
+    eTag: "e",
+    ...(status === "compacted" ? { compactedETag: "e" } : {}),
+    size,
+    sequencer: "1",
+    arrivedAt: "2025-12-11T18:01:00.000Z",
+    late: false,
+    versions: 1,
+    updatedAt: "2025-12-11T18:01:00.000Z",
+  });
+  const files = [file("A", 300, "compacted"), file("B", 100, "compacted"), file("C", 100, "pending")];
+  const plan = {
+    kind: "merge" as const,
+    read: [files[2]!],
+    lakeInputs: [{ key: "a", rows: 1000, bytes: 800 }],
+  };
+
+  it("is a merge's largest slice when the merge runs in slices: its raw files and its share of the lake", () => {
+    expect(workOfLargestJob(plan, files, 300)).toEqual({
+      kind: "merge",
+      rawGzipBytes: 0,
+      lakeRows: 600,
+      lakeBytes: 480,
+    });
+  });
+
+  it("is the whole plan when one job can do it", () => {
+    expect(workOfLargestJob(plan, files, 10_000)).toEqual(workOfPlan(plan));
   });
 });
 

@@ -7,12 +7,16 @@ import type {
   FileStatus,
   GenerationRecord,
   ManifestStore,
+  MergeSlice,
   PartitionId,
   PartitionSnapshot,
   PartitionState,
   RawFileRecord,
   RegistrationOutcome,
   RejectedFileRecord,
+  SlicedMergePlan,
+  SlicedMergeState,
+  StagedSlice,
   TypeLedger,
 } from "@compacter/core";
 import { DynamoTable } from "./DynamoTable.js";
@@ -21,6 +25,7 @@ import { ManifestReads } from "./ManifestReads.js";
 import { PartitionCommits } from "./PartitionCommits.js";
 import { PartitionMarks } from "./PartitionMarks.js";
 import { SchemaLedger } from "./SchemaLedger.js";
+import { SliceItems } from "./SliceItems.js";
 
 export interface DynamoManifestStoreOptions {
   readonly client: DynamoDBClient;
@@ -51,6 +56,7 @@ export class DynamoManifestStore implements ManifestStore {
   private readonly reads: ManifestReads;
   private readonly schemas: SchemaLedger;
   private readonly marks: PartitionMarks;
+  private readonly slices: SliceItems;
 
   constructor(options: DynamoManifestStoreOptions) {
     this.tableName = options.tableName;
@@ -60,6 +66,7 @@ export class DynamoManifestStore implements ManifestStore {
     this.reads = new ManifestReads(table);
     this.schemas = new SchemaLedger(table);
     this.marks = new PartitionMarks(options.client, options.tableName);
+    this.slices = new SliceItems(table);
   }
 
   // ── Ingest (FileRecords) ──────────────────────────────────────────────────────────
@@ -222,5 +229,40 @@ export class DynamoManifestStore implements ManifestStore {
 
   putLedger(ledger: TypeLedger): Promise<boolean> {
     return this.schemas.putLedger(ledger);
+  }
+
+  // ── Sliced merges (SliceItems) ────────────────────────────────────────────────────
+
+  putSlicedMerge(plan: SlicedMergePlan, slices: readonly MergeSlice[]): Promise<void> {
+    return this.slices.putSlicedMerge(plan, slices);
+  }
+
+  listSlicedMerges(partition: PartitionId): Promise<SlicedMergeState[]> {
+    return this.slices.listSlicedMerges(partition);
+  }
+
+  claimSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    return this.slices.claimSlice(partition, attemptId, index, owner, expiresAtMs, nowMs);
+  }
+
+  stageSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    staged: StagedSlice,
+  ): Promise<boolean> {
+    return this.slices.stageSlice(partition, attemptId, index, owner, staged);
+  }
+
+  deleteSlicedMerge(partition: PartitionId, attemptId: string): Promise<void> {
+    return this.slices.deleteSlicedMerge(partition, attemptId);
   }
 }

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -15,6 +15,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   BucketNotFoundError,
+  type ByteRange,
   ObjectNotFoundError,
   type ObjectStore,
   type StoredObject,
@@ -46,6 +47,41 @@ export class S3ObjectStore implements ObjectStore {
       if (isMissingBucket(error)) throw new BucketNotFoundError(bucket, { cause: error });
       if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
       throw error;
+    }
+  }
+
+  async downloadRanges(
+    bucket: string,
+    key: string,
+    localPath: string,
+    sizeBytes: number,
+    ranges: readonly ByteRange[],
+  ): Promise<void> {
+    // r+ keeps what earlier calls wrote (positioned writes need it: a+ would append on Linux).
+    const file = await open(localPath, "r+").catch(() => open(localPath, "w+"));
+    try {
+      if ((await file.stat()).size < sizeBytes) await file.truncate(sizeBytes);
+      for (const { start, end } of ranges) {
+        if (end <= start) continue;
+        const response = await this.s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+        );
+        const body = Buffer.from(
+          await (response.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        );
+        if (body.length !== end - start) {
+          throw new Error(
+            `s3://${bucket}/${key}: asked for bytes ${start}-${end - 1}, got ${body.length} bytes`,
+          );
+        }
+        await file.write(body, 0, body.length, start);
+      }
+    } catch (error) {
+      if (isMissingBucket(error)) throw new BucketNotFoundError(bucket, { cause: error });
+      if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
+      throw error;
+    } finally {
+      await file.close();
     }
   }
 

@@ -1,4 +1,5 @@
 import type { FailingMark, LakeFile, RawFileRecord } from "../manifest/model.js";
+import { deviceInputBytes, planSlices } from "./slicePlan.js";
 
 /**
  * Will a compaction fit in a Lambda function? The work is estimated from what the plan
@@ -68,6 +69,36 @@ export function workOfPlan(plan: {
     rawGzipBytes: plan.read.reduce((n, f) => n + f.size, 0),
     lakeRows: plan.lakeInputs.reduce((n, f) => n + f.rows, 0),
     lakeBytes: plan.lakeInputs.reduce((n, f) => n + f.bytes, 0),
+  };
+}
+
+/**
+ * The work of the largest job a plan becomes: the plan itself, or — for a merge that runs
+ * in device-range slices (slicedMerge.ts) — its largest slice, which reads its own raw
+ * files and its share of the lake files.
+ */
+export function workOfLargestJob(
+  plan: {
+    readonly kind: "append" | "merge";
+    readonly read: readonly Pick<RawFileRecord, "key" | "size" | "deviceId">[];
+    readonly lakeInputs: readonly LakeFile[];
+  },
+  files: readonly RawFileRecord[],
+  maxSliceInputBytes: number,
+): CompactionWork {
+  const whole = workOfPlan(plan);
+  if (plan.kind !== "merge") return whole;
+  const slices = planSlices(deviceInputBytes(files), maxSliceInputBytes);
+  if (slices.length <= 1) return whole;
+  const total = slices.reduce((n, s) => n + s.inputBytes, 0);
+  const largest = slices.reduce((a, b) => (b.inputBytes > a.inputBytes ? b : a));
+  const share = largest.inputBytes / Math.max(1, total);
+  const devices = new Set(largest.devices);
+  return {
+    kind: "merge",
+    rawGzipBytes: plan.read.filter((f) => devices.has(f.deviceId)).reduce((n, f) => n + f.size, 0),
+    lakeRows: Math.round(whole.lakeRows * share),
+    lakeBytes: Math.round(whole.lakeBytes * share),
   };
 }
 

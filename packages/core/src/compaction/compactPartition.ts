@@ -30,8 +30,9 @@ import { buildGenerationRecord } from "./generationRecord.js";
 import { keepLease } from "./leaseKeeper.js";
 import { behindLedger, type LedgerListener } from "./ledgerUpdate.js";
 import { type CompactionPlan, planCompaction } from "./plan.js";
-import type { Clock, CompactionJob, FaultInjector, ObjectStore } from "./ports.js";
+import type { Clock, CompactionJob, FaultInjector, JobQueue, ObjectStore } from "./ports.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
+import { liveSlicedMerge, startSlicedMerge, workAndCommit } from "./slicedMerge.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
 import { createWorkspace, removeWorkspace } from "./workspace.js";
 
@@ -45,6 +46,12 @@ export interface CompactionDeps {
   readonly log: Logger;
   /** Names this process in leases and history ("host/pid"). */
   readonly workerId: string;
+  /**
+   * Where a sliced merge asks for helpers: one more job per slice beyond the first, so
+   * idle workers claim slices in parallel (slicedMerge.ts). Absent: the slices still get
+   * done, by this worker and by whatever jobs arrive for the partition.
+   */
+  readonly jobs?: JobQueue;
   /** Told when this worker changed the type ledger (the Glue table follows it). */
   readonly onLedgerChanged?: LedgerListener;
 }
@@ -79,6 +86,10 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
   const acquiredAt = clock.now();
   const leased = await store.acquireLease(partition, owner, acquiredAt + config.leaseDurationMs, acquiredAt);
   if (!leased) {
+    // The lease holder may be working a sliced merge: its slices are open to any worker.
+    const generation = (await store.getPartition(partition))?.generation ?? 0;
+    const sliced = await liveSlicedMerge({ ...deps, log }, partition, generation, false);
+    if (sliced) return workAndCommit({ ...deps, log }, sliced, owner, false, false);
     log.info("partition is leased by another worker; leaving it to them");
     return { partition, status: "busy", rolledForward: false };
   }
@@ -103,6 +114,8 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
       rolledForward = true;
       snapshot = await store.readPartition(partition);
     }
+    const sliced = await liveSlicedMerge({ ...deps, log }, partition, snapshot.state?.generation ?? 0, true);
+    if (sliced) return await workAndCommit({ ...deps, log }, sliced, owner, true, rolledForward);
     const plan = planCompaction({
       partition,
       state: snapshot.state,
@@ -120,6 +133,10 @@ export async function compactPartition(deps: CompactionDeps, job: CompactionJob)
         marked: plan.markOnly.length + plan.alreadyInLake.length,
       });
       return { partition, status: "nothing", reason: plan.reason, rolledForward };
+    }
+    if (kind === PLAN_KIND.merge) {
+      const started = await startSlicedMerge({ ...deps, log }, plan, snapshot.state, snapshot.files, owner);
+      if (started) return await workAndCommit({ ...deps, log }, started, owner, true, rolledForward);
     }
     return await runGeneration(
       { ...deps, log },
@@ -201,7 +218,10 @@ async function runGeneration(
       dropSources: plan.dropSources,
       schema: schema?.columns ?? [],
       ledgerTypes: ledgerTypes(ledger),
-      sort: plan.sort,
+      // Every file is written in device_id, event_time order, appends too: an append's raw
+      // files read in device-then-hour order already are (writeOutputs checks, and sorts
+      // only if not), and sorted files let a sliced merge read just its devices' row groups.
+      sort: true,
       outputDir: workspace.outDir,
       maxFileBytes: config.maxFileSizeBytes,
       limits: {

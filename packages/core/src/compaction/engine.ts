@@ -1,6 +1,8 @@
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec, ColumnType } from "../schema/columns.js";
+import type { ByteRange } from "./ports.js";
+import type { DeviceRange } from "./slicePlan.js";
 
 /**
  * The port the compaction service drives: turn downloaded raw files (and, for a merge,
@@ -26,6 +28,15 @@ export interface LakeInput {
   readonly lakeKey: string;
   /** A downloaded Parquet file of the partition's current generation. */
   readonly localPath: string;
+  /**
+   * Not downloaded yet: the engine fetches the parts it reads into `localPath` (a sparse
+   * file of `sizeBytes`): the footer, then the row groups whose device_id statistics meet
+   * the job's `deviceRange`. Only for a sliced job; absent, `localPath` holds the whole file.
+   */
+  readonly fetch?: {
+    readonly sizeBytes: number;
+    readonly ranges: (ranges: readonly ByteRange[]) => Promise<void>;
+  };
 }
 
 export interface EngineLimits {
@@ -51,6 +62,12 @@ export interface EngineJob {
   readonly raw: readonly RawInput[];
   /** Existing Parquet files to rewrite (a merge); empty for an append. */
   readonly lake: readonly LakeInput[];
+  /**
+   * A slice of a merge (slicePlan.ts): only the `lake` rows of devices in this range are
+   * read (sorted files let DuckDB skip the other row groups by their statistics); `raw`
+   * holds only the range's files already. Absent: every row.
+   */
+  readonly deviceRange?: DeviceRange;
   /** `source_file` values whose rows must not survive from `lake` (replaced or removed sources). */
   readonly dropSources: readonly string[];
   /** The district's known raw columns (in the order they were first seen). */
@@ -61,7 +78,7 @@ export interface EngineJob {
    * widens the ledger before committing). Absent: per-partition types as before.
    */
   readonly ledgerTypes?: ReadonlyMap<string, ColumnType>;
-  /** Order rows by device_id, event_time (always for a merge; optional for an append). */
+  /** Order rows by device_id, event_time (the service always asks; an unordered write is for tools). */
   readonly sort: boolean;
   /** The engine writes its output files into this (existing, empty) directory. */
   readonly outputDir: string;

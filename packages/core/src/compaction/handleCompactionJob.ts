@@ -8,7 +8,7 @@ import {
   handOverDecision,
   lambdaVcpus,
   type WorkEstimate,
-  workOfPlan,
+  workOfLargestJob,
 } from "./capacity.js";
 import type { CompactionDeps, CompactionOutcome } from "./compactPartition.js";
 import { describeError, failedJobDisposition, nextFailingMark, retryPolicyOf } from "./failures.js";
@@ -140,8 +140,13 @@ async function handOverIfTooBig(
   });
   if (plan.kind === "none" && !snapshot.state?.inflight) return undefined;
   const kind = plan.kind === "merge" ? "merge" : "append";
+  // A merge too big for one job runs in slices (slicedMerge.ts): its largest slice is the job.
   const estimate = estimateWork(
-    workOfPlan({ kind, read: plan.read, lakeInputs: kind === "merge" ? (snapshot.state?.files ?? []) : [] }),
+    workOfLargestJob(
+      { kind, read: plan.read, lakeInputs: kind === "merge" ? (snapshot.state?.files ?? []) : [] },
+      snapshot.files,
+      deps.config.maxSliceInputBytes,
+    ),
     lambdaVcpus(handOver.limits.memoryMb),
   );
   const decision = handOverDecision({

@@ -9,7 +9,7 @@ import type { Clock, ObjectStore } from "./ports.js";
  * Removes objects no generation references, once they are older than
  * `orphanSafetyAgeMs` (so an attempt still uploading or committing is never touched):
  * - staged outputs of attempts that crashed before their commit or lost the race
- *   (and their intent items);
+ *   (and their intent items), except a live sliced merge's;
  * - lake files that the partition's current generation does not list.
  * Listing is paginated; partition states are read once each.
  */
@@ -33,6 +33,18 @@ export async function removeOrphans(deps: {
     return state;
   };
 
+  // A sliced merge's staged slices wait for its other slices, however long they take.
+  const merges = new Map<string, Promise<string[]>>();
+  const slicingOf = (p: PartitionId) => {
+    const id = `${p.day}/${p.district}`;
+    let attempts = merges.get(id);
+    if (!attempts) {
+      attempts = store.listSlicedMerges(p).then((all) => all.filter((m) => m.plan).map((m) => m.attemptId));
+      merges.set(id, attempts);
+    }
+    return attempts;
+  };
+
   const staged: string[] = [];
   const abandoned = new Map<string, { partition: PartitionId; attemptId: string }>();
   for await (const object of objects.list(config.lakeBucket, config.stagingPrefix)) {
@@ -43,6 +55,7 @@ export async function removeOrphans(deps: {
     const partition = { day, district };
     const state = await stateOf(partition);
     if (state?.inflight?.attemptId === attemptId) continue;
+    if ((await slicingOf(partition)).some((merge) => attemptId.startsWith(`${merge}-s`))) continue;
     staged.push(object.key);
     abandoned.set(`${day}/${district}/${attemptId}`, { partition, attemptId });
   }

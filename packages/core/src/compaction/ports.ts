@@ -11,6 +11,18 @@ export interface ObjectStore {
     key: string,
     localPath: string,
   ): Promise<{ bytes: number; eTag: string; lastModified: Date }>;
+  /**
+   * Writes byte ranges of an object into a local file of the object's size, `sizeBytes`
+   * (created sparse on the first call): the rest stays holes, which take no disk. Lets a
+   * job fetch only the parts of a Parquet file it reads. Throws ObjectNotFoundError.
+   */
+  downloadRanges(
+    bucket: string,
+    key: string,
+    localPath: string,
+    sizeBytes: number,
+    ranges: readonly ByteRange[],
+  ): Promise<void>;
   /** Uploads a local file (multipart when large). */
   upload(localPath: string, bucket: string, key: string): Promise<{ eTag: string }>;
   /** Server-side copy within or across buckets. Throws ObjectNotFoundError if the source is gone. */
@@ -20,6 +32,12 @@ export interface ObjectStore {
   deleteMany(bucket: string, keys: readonly string[]): Promise<void>;
   /** Every object under a prefix, paginated. */
   list(bucket: string, prefix: string): AsyncIterable<StoredObject>;
+}
+
+/** Bytes [start, end) of an object. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface StoredObject {

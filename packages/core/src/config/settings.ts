@@ -151,6 +151,15 @@ export const SETTINGS = {
     description: "A merged partition is split into files of about this size, never smaller.",
     group: "compaction",
   },
+  maxSliceInputBytes: {
+    kind: "bytes",
+    env: "COMPACTER_MAX_SLICE_INPUT",
+    default: "1GiB",
+    min: 1,
+    description:
+      "A merge whose input (the day's raw gzip bytes) exceeds this runs as device-range slices of about this much each, on any number of workers, committed together.",
+    group: "compaction",
+  },
   maxInputFilesPerCompaction: {
     kind: "integer",
     env: "COMPACTER_MAX_INPUT_FILES_PER_COMPACTION",

@@ -221,8 +221,22 @@ export interface GenerationRecord {
    */
   readonly renamedFields?: readonly FieldColumn[];
   readonly schemaColumns: number;
+  /** A merge worked in device-range slices (compaction/slicedMerge.ts): one entry per slice, in range order. */
+  readonly slices?: readonly SliceSummary[];
   /** How long a lake glob could see both the new and the replaced files (set once published). */
   readonly publishWindowMs?: number;
+}
+
+/** One slice of a sliced merge, as its generation's history keeps it. */
+export interface SliceSummary {
+  readonly index: number;
+  readonly worker: string;
+  readonly durationMs: number;
+  /** Bytes the slice downloaded: its raw files and the parts of the lake files it reads (footers, its row groups). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly rowsOut: number;
+  readonly outputs: number;
 }
 
 export type { ColumnSpec };

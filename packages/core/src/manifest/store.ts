@@ -16,6 +16,7 @@ import type {
   RawFileRecord,
   RejectedFileRecord,
 } from "./model.js";
+import type { MergeSlice, SlicedMergePlan, SlicedMergeState, StagedSlice } from "./slicedMerge.js";
 
 /**
  * The manifest as the core sees it. The DynamoDB adapter implements it with one table
@@ -162,6 +163,35 @@ export interface ManifestStore {
 
   /** Sets or clears the partition's own due time (not its files'). */
   setPartitionDue(partition: PartitionId, dueAt: string | undefined): Promise<void>;
+
+  // ── Sliced merges (compaction/slicedMerge.ts): items W#{attemptId} and W#{attemptId}#{index} ──
+
+  /** Writes the slice items, then the plan item (so a plan item means the whole plan is there). */
+  putSlicedMerge(plan: SlicedMergePlan, slices: readonly MergeSlice[]): Promise<void>;
+  /** The partition's sliced merges with their slices (one strongly consistent Query). */
+  listSlicedMerges(partition: PartitionId): Promise<SlicedMergeState[]>;
+  /**
+   * Claims (or renews) a slice for `owner` until `expiresAtMs`: only if it is not staged
+   * and unclaimed, its claim expired at `nowMs`, or it is already `owner`'s. False otherwise.
+   */
+  claimSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<boolean>;
+  /** Records a slice's staged output, only if `owner` still claims it and it is not staged yet. */
+  stageSlice(
+    partition: PartitionId,
+    attemptId: string,
+    index: number,
+    owner: string,
+    staged: StagedSlice,
+  ): Promise<boolean>;
+  /** Deletes a sliced merge's items (plan item first); a no-op for items already gone. */
+  deleteSlicedMerge(partition: PartitionId, attemptId: string): Promise<void>;
 
   // ── Operations ────────────────────────────────────────────────────────────────────
 

@@ -8,6 +8,7 @@ import type { ColumnPlan } from "./planColumns.js";
 import {
   bindColumns,
   dropSet,
+  lakeRangeFilter,
   type Params,
   type ParamTypes,
   type RawSource,
@@ -167,11 +168,17 @@ export async function countLake(
   sources: readonly RawSource[],
 ): Promise<{ rowsFromLake: number; rowsDropped: number }> {
   if (job.lake.length === 0) return { rowsFromLake: 0, rowsDropped: 0 };
+  const params: Params = {
+    files: listValue(job.lake.map((l) => l.localPath)),
+    drop: listValue(dropSet(job, sources)),
+  };
+  const types: ParamTypes = { files: LIST(VARCHAR), drop: LIST(VARCHAR) };
+  const inRange = lakeRangeFilter(job, "device_id", params, types);
   const reader = await connection.runAndReadAll(
     `SELECT count(*) AS total, count(*) FILTER (source_file IN (SELECT unnest($drop))) AS dropped
-     FROM read_parquet($files, union_by_name = true)`,
-    { files: listValue(job.lake.map((l) => l.localPath)), drop: listValue(dropSet(job, sources)) },
-    { files: LIST(VARCHAR), drop: LIST(VARCHAR) },
+     FROM read_parquet($files, union_by_name = true) WHERE ${inRange}`,
+    params,
+    types,
   );
   const row = reader.getRowObjectsJson()[0] ?? {};
   return { rowsFromLake: Number(row.total), rowsDropped: Number(row.dropped) };

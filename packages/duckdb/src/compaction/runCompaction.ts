@@ -26,6 +26,7 @@ import { outputMetadata, readRenamedFields } from "./keyMetadata.js";
 import { plainCopyPaths } from "./plainCopies.js";
 import { type ColumnPlan, type LakeColumn, planColumns } from "./planColumns.js";
 import { type RawSource, rawSelectSql, scanBounds } from "./sourceSql.js";
+import { fetchLakeParts } from "./sparseLake.js";
 import { clearDirectory, writeOutputs } from "./writeOutputs.js";
 
 export interface CompactionContext {
@@ -117,6 +118,7 @@ export async function runCompaction(
     // 3. Columns: schema ∪ lake inputs ∪ discovered raw fields.
     enter("plan");
     t = performance.now();
+    await fetchLakeParts(ctx.connection, job);
     const lakeColumns = await describeLake(ctx.connection, job);
     const lakeRenamed = await readRenamedFields(
       ctx.connection,

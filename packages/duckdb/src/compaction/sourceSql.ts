@@ -179,7 +179,29 @@ export function lakeSelectSql(
   }
   return `SELECT ${select.join(",\n      ")}
     FROM read_parquet($lake_files, union_by_name = true) l
-    ANTI JOIN (SELECT unnest($drop_sources) AS s) d ON l.source_file = d.s`;
+    ANTI JOIN (SELECT unnest($drop_sources) AS s) d ON l.source_file = d.s
+    WHERE ${lakeRangeFilter(job, "l.device_id", params, types)}`;
+}
+
+/**
+ * The SQL condition that keeps a sliced merge's devices (EngineJob.deviceRange), bounds
+ * bound as parameters; "true" for a whole-partition job. A plain comparison on the column
+ * is what DuckDB pushes into the Parquet scan, skipping row groups by their min/max.
+ */
+export function lakeRangeFilter(job: EngineJob, column: string, params: Params, types: ParamTypes): string {
+  const range = job.deviceRange;
+  const conditions: string[] = [];
+  if (range?.fromDevice !== undefined) {
+    params.range_from = range.fromDevice;
+    types.range_from = VARCHAR;
+    conditions.push(`${column} >= $range_from`);
+  }
+  if (range?.toDevice !== undefined) {
+    params.range_to = range.toDevice;
+    types.range_to = VARCHAR;
+    conditions.push(`${column} < $range_to`);
+  }
+  return conditions.length > 0 ? conditions.join(" AND ") : "true";
 }
 
 function isNumeric(type: string | undefined): boolean {

@@ -6,6 +6,7 @@ import { BIGINT, type DuckDBConnection, INTEGER, LIST, listValue, VARCHAR } from
 import { RENAMED_FIELDS_KEY } from "./keyMetadata.js";
 import type { ColumnPlan, LakeColumn } from "./planColumns.js";
 import {
+  lakeRangeFilter,
   lakeSelectSql,
   type Params,
   type ParamTypes,
@@ -74,7 +75,7 @@ async function writeQuery(
   if (parts.length === 0) return [];
   const union = parts.join("\nUNION ALL\n");
   const query = order === "orderBy" ? `SELECT * FROM (${union}) ORDER BY device_id, event_time` : union;
-  const estimate = await estimateOutputBytes(job, sources);
+  const estimate = await estimateOutputBytes(connection, job, sources);
 
   // Writing one file keeps DuckDB within memory_limit (its file-rotation options do not:
   // FILE_SIZE_BYTES ran out of memory at 256 MiB where a single file spilled fine). So the
@@ -105,7 +106,7 @@ async function writeQuery(
     }
   }
   const rowsEstimate =
-    sources.reduce((n, s) => n + s.scan.validLines, 0) + (await countLakeRows(connection, job));
+    sources.reduce((n, s) => n + s.scan.validLines, 0) + (await countLakeRows(connection, job)).inRange;
   return writeSplit(
     connection,
     job,
@@ -227,24 +228,46 @@ async function inDeviceTimeOrder(
   return Number(reader.getRowObjectsJson()[0]?.disorder ?? 1) === 0;
 }
 
-async function estimateOutputBytes(job: EngineJob, sources: readonly RawSource[]): Promise<number> {
+async function estimateOutputBytes(
+  connection: DuckDBConnection,
+  job: EngineJob,
+  sources: readonly RawSource[],
+): Promise<number> {
   let bytes = 0;
   for (const s of sources) {
     const info = await stat(s.gzip ? s.readPath : job.raw[s.index]!.localPath);
     bytes += info.size * PARQUET_PER_GZIP_BYTE;
   }
-  for (const l of job.lake) bytes += (await stat(l.localPath)).size;
-  return bytes;
+  let lakeBytes = 0;
+  for (const l of job.lake) lakeBytes += (await stat(l.localPath)).size;
+  if (job.deviceRange && lakeBytes > 0) {
+    // A slice reads only its devices' share of the lake files.
+    const { inRange, total } = await countLakeRows(connection, job);
+    lakeBytes *= inRange / Math.max(1, total);
+  }
+  return bytes + lakeBytes;
 }
 
-async function countLakeRows(connection: DuckDBConnection, job: EngineJob): Promise<number> {
-  if (job.lake.length === 0) return 0;
+/** Rows of the lake inputs, and of those the rows in the job's device range (all of them without one). */
+async function countLakeRows(
+  connection: DuckDBConnection,
+  job: EngineJob,
+): Promise<{ inRange: number; total: number }> {
+  if (job.lake.length === 0) return { inRange: 0, total: 0 };
+  const params: Params = { files: listValue(job.lake.map((l) => l.localPath)) };
+  const types: ParamTypes = { files: LIST(VARCHAR) };
+  const inRange = lakeRangeFilter(job, "device_id", params, types);
+  // Both from what a sliced job fetched: the range by a filter DuckDB prunes row groups
+  // with, the total from the footers (a sparse lake file has holes outside its range).
   const reader = await connection.runAndReadAll(
-    "SELECT count(*) AS n FROM read_parquet($files, union_by_name = true)",
-    { files: listValue(job.lake.map((l) => l.localPath)) },
-    { files: LIST(VARCHAR) },
+    `SELECT (SELECT count(*) FROM read_parquet($files, union_by_name = true) WHERE ${inRange}) AS in_range,
+       (SELECT sum(num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows
+          FROM parquet_metadata($files))) AS total`,
+    params,
+    types,
   );
-  return Number(reader.getRowObjectsJson()[0]?.n ?? 0);
+  const row = reader.getRowObjectsJson()[0] ?? {};
+  return { inRange: Number(row.in_range ?? 0), total: Number(row.total ?? 0) };
 }
 
 /** Removes what a failed attempt left in the output directory (it was empty before the job). */
