@@ -23,11 +23,7 @@ const FORBIDDEN_IN_CORE: readonly { readonly what: string; readonly pattern: Reg
  * Known, named exceptions, each with the reason it still exists. The test fails when an
  * exception is no longer needed, so this list can only shrink.
  */
-const KNOWN_CORE_EXCEPTIONS: Readonly<Record<string, string>> = {
-  // The attempt's temp directories: issue #16 turns this module into a port whose
-  // node:fs implementation lives in an adapter. Remove this line when it does.
-  "packages/core/src/compaction/workspace.ts": "node:fs/promises",
-};
+const KNOWN_CORE_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

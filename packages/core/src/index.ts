@@ -16,6 +16,7 @@ export * from "./compaction/ports.js";
 export * from "./compaction/slicePlan.js";
 export * from "./compaction/sweep.js";
 export * from "./compaction/typeRewrites.js";
+export * from "./compaction/workspace.js";
 export * from "./config/loadConfig.js";
 export * from "./config/parseSetting.js";
 export * from "./config/settings.js";

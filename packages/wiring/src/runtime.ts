@@ -23,6 +23,7 @@ import {
   systemClock,
 } from "@compacter/core";
 import { faultsFromEnv } from "./faults.js";
+import { LocalScratchSpace } from "./localScratch.js";
 
 /**
  * Config → adapters: the one place the CLI, the long-running worker and the Lambda
@@ -110,6 +111,8 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
     }
     return found;
   };
+  const jobs = new SqsJobQueue(clients.sqs, config.compactionQueueUrl);
+  const scratch = new LocalScratchSpace(config.tempDir);
   return {
     config,
     log,
@@ -118,7 +121,7 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
     clients,
     store,
     objects,
-    jobs: new SqsJobQueue(clients.sqs, config.compactionQueueUrl),
+    jobs,
     faults,
     workerId,
     ingestDeadLetters,
@@ -139,6 +142,10 @@ export function createRuntime(config: CompacterConfig, options: RuntimeOptions =
       faults,
       log,
       workerId,
+      scratch,
+      // A sliced merge asks the compaction queue for one helper job per extra slice, so any
+      // worker or Lambda polling it shares the partition's slices (without a queue: alone).
+      ...(config.compactionQueueUrl ? { jobs } : {}),
       ...(onLedgerChanged ? { onLedgerChanged } : {}),
     }),
     close: () => {

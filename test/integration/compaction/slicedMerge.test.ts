@@ -129,11 +129,17 @@ describe("a merge larger than one job's bound", () => {
     // The append is already in device_id, event_time order (read order, no sort).
     expect((await fileRanges(h, partition)).every((r) => r.sorted)).toBe(true);
 
+    await stack.drainQueue(h.config.compactionQueueUrl);
     const merge = await h.compact(partition, { clock: DAY_CLOSED_CLOCK });
     expect(merge).toMatchObject({ status: "committed", plan: "merge", generation: 2 });
     expect(merge.history?.outputs.length).toBeGreaterThanOrEqual(DEVICES);
     await expectMergedOnce(h, partition, expected, 2);
     expect(await h.stagedKeys()).toEqual([]);
+    // The runtime's wiring asked the compaction queue for one helper job per extra slice,
+    // so every worker polling it could share the merge (here it worked them all alone).
+    const helperJobs = (await stack.drainQueue(h.config.compactionQueueUrl)).map((body) => JSON.parse(body));
+    expect(helperJobs).toHaveLength(DEVICES - 1);
+    for (const job of helperJobs) expect(job).toEqual({ day: partition.day, district: partition.district });
   });
 });
 

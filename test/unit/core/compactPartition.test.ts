@@ -15,6 +15,7 @@ import {
   removeOrphans,
   silentLogger,
 } from "@compacter/core";
+import { LocalScratchSpace } from "@compacter/wiring";
 import { describe, expect, it } from "vitest";
 import {
   CrashAtCall,
@@ -100,6 +101,7 @@ function compact(
       faults: options.faults ?? { at: async () => {} },
       log: silentLogger,
       workerId: options.workerId ?? "worker",
+      scratch: new LocalScratchSpace(config.tempDir),
     },
     { partition },
   );

@@ -34,7 +34,7 @@ import type { Clock, CompactionJob, FaultInjector, JobQueue, ObjectStore } from 
 import { recordWrittenSchema } from "./schemaUpdate.js";
 import { liveSlicedMerge, startSlicedMerge, workAndCommit } from "./slicedMerge.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
-import { createWorkspace, removeWorkspace } from "./workspace.js";
+import type { ScratchSpace } from "./workspace.js";
 
 export interface CompactionDeps {
   readonly store: ManifestStore;
@@ -46,6 +46,8 @@ export interface CompactionDeps {
   readonly log: Logger;
   /** Names this process in leases and history ("host/pid"). */
   readonly workerId: string;
+  /** Local disk for each attempt's downloads and outputs (the only disk core asks for). */
+  readonly scratch: ScratchSpace;
   /**
    * Where a sliced merge asks for helpers: one more job per slice beyond the first, so
    * idle workers claim slices in parallel (slicedMerge.ts). Absent: the slices still get
@@ -175,7 +177,7 @@ async function runGeneration(
   const attemptId = newAttemptId(startedAt);
   const generation = (state?.generation ?? 0) + 1;
   const log = deps.log.child({ generation, attemptId, plan: plan.kind });
-  const workspace = await createWorkspace(config.tempDir, attemptId);
+  const workspace = await deps.scratch.create(attemptId);
   const stagedKeys: string[] = [];
   let intentWritten = false;
   const progress: { done: CommitProgress } = { done: "none" };
@@ -349,7 +351,7 @@ async function runGeneration(
     throw error;
   } finally {
     clearInterval(slowLog);
-    await removeWorkspace(workspace);
+    await deps.scratch.remove(workspace);
   }
 }
 

@@ -17,7 +17,6 @@ import { downloadRaw } from "./downloadInputs.js";
 import type { LakeInput } from "./engine.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
-import { createWorkspace, removeWorkspace } from "./workspace.js";
 
 /** Runs a slice this worker claimed; true once it is recorded as staged (false: the claim was lost). */
 export async function runSlice(
@@ -34,7 +33,7 @@ export async function runSlice(
   const runId = `${plan.attemptId}-s${String(slice.index).padStart(5, "0")}-${newAttemptId(startedAt)}`;
   const log = deps.log.child({ attemptId: plan.attemptId, slice: slice.index, runId });
   const claim = keepClaim(deps, plan, slice.index, owner);
-  const workspace = await createWorkspace(config.tempDir, runId);
+  const workspace = await deps.scratch.create(runId);
   const stagedKeys: string[] = [];
   let recorded = false;
   let crashed = false;
@@ -144,7 +143,7 @@ export async function runSlice(
   } finally {
     claim.stop();
     if (!recorded && !crashed) await discardAttempt(deps, partition, runId, stagedKeys, false);
-    await removeWorkspace(workspace);
+    await deps.scratch.remove(workspace);
   }
 }
 

@@ -1,12 +1,8 @@
 /**
- * The local scratch space of one compaction attempt. Kept apart from the job's flow so
- * the directory layout (and the one directory that must outlive the attempt) is stated
- * in one place.
+ * The local scratch space of one compaction attempt, as core sees it: a port, so the
+ * directory layout is stated here and the disk is touched only by an adapter
+ * (LocalScratchSpace in @compacter/wiring; a test double in test/helpers).
  */
-import { mkdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 export interface AttemptWorkspace {
   /** Removed, with everything under it, when the attempt ends. */
   readonly workDir: string;
@@ -20,22 +16,21 @@ export interface AttemptWorkspace {
   readonly duckDbTempDir: string;
 }
 
-/** Creates the attempt's directories under the configured temp dir (the OS temp dir when unset). */
-export async function createWorkspace(tempDir: string, attemptId: string): Promise<AttemptWorkspace> {
-  const baseDir = tempDir || join(tmpdir(), "compacter");
-  const workDir = join(baseDir, `compact-${attemptId}`);
-  const rawDir = join(workDir, "raw");
-  const lakeDir = join(workDir, "lake");
-  const outDir = join(workDir, "out");
-  await Promise.all([
-    mkdir(rawDir, { recursive: true }),
-    mkdir(lakeDir, { recursive: true }),
-    mkdir(outDir, { recursive: true }),
-  ]);
-  return { workDir, rawDir, lakeDir, outDir, duckDbTempDir: join(baseDir, "duckdb") };
+export interface ScratchSpace {
+  /** Creates the attempt's empty directories (under the configured temp dir). */
+  create(attemptId: string): Promise<AttemptWorkspace>;
+  /** Removes `workDir` and everything under it; the DuckDB temp dir, shared by later attempts, stays. */
+  remove(workspace: AttemptWorkspace): Promise<void>;
 }
 
-/** The DuckDB temp dir is outside workDir on purpose: it is shared by later attempts. */
-export async function removeWorkspace(workspace: AttemptWorkspace): Promise<void> {
-  await rm(workspace.workDir, { recursive: true, force: true });
+/** Where an attempt's directories go under `baseDir` (the one layout every ScratchSpace uses). */
+export function workspaceLayout(baseDir: string, attemptId: string): AttemptWorkspace {
+  const workDir = `${baseDir}/compact-${attemptId}`;
+  return {
+    workDir,
+    rawDir: `${workDir}/raw`,
+    lakeDir: `${workDir}/lake`,
+    outDir: `${workDir}/out`,
+    duckDbTempDir: `${baseDir}/duckdb`,
+  };
 }
