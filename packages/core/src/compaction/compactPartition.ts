@@ -25,7 +25,7 @@ import {
 } from "./commitProtocol.js";
 import { applyMarksOnly, consumedFiles, countQuarantined } from "./consumedFiles.js";
 import { downloadLake, downloadRaw } from "./downloadInputs.js";
-import type { CompactionEngine } from "./engine.js";
+import { type CompactionEngine, engineLimits } from "./engine.js";
 import { buildGenerationRecord } from "./generationRecord.js";
 import { keepLease } from "./leaseKeeper.js";
 import { behindLedger, type LedgerListener } from "./ledgerUpdate.js";
@@ -226,17 +226,14 @@ async function runGeneration(
       sort: true,
       outputDir: workspace.outDir,
       maxFileBytes: config.maxFileSizeBytes,
-      limits: {
-        memoryLimitBytes: config.memoryLimitBytes,
-        threads: config.threads,
-        tempDir: workspace.duckDbTempDir,
-        // A closed day's sorted files are kept for good and read often: worth the slower,
-        // smaller ZSTD level (level 12: 0.87× the bytes of level 3 on telemetry, ~2× the
-        // encoding CPU; a one-unit query read it faster, having fewer bytes to read).
-        zstdLevel: plan.sort ? config.mergeZstdLevel : config.zstdLevel,
-        maxLineBytes: config.maxLineBytes,
-        maxInflatedBytes: config.maxInflatedBytes,
-      },
+      // A closed day's sorted files are kept for good and read often: worth the slower,
+      // smaller ZSTD level (level 12: 0.87× the bytes of level 3 on telemetry, ~2× the
+      // encoding CPU; a one-unit query read it faster, having fewer bytes to read).
+      limits: engineLimits(
+        config,
+        workspace.duckDbTempDir,
+        plan.sort ? config.mergeZstdLevel : config.zstdLevel,
+      ),
       signal,
       onStage: (engineStage) => {
         stage = engineStage;

@@ -1,3 +1,4 @@
+import type { CompacterConfig } from "../config/loadConfig.js";
 import type { PartitionId } from "../layout/partitions.js";
 import type { FieldColumn } from "../schema/columnNames.js";
 import type { ColumnSpec, ColumnType } from "../schema/columns.js";
@@ -55,6 +56,22 @@ export interface EngineLimits {
    * not inflate them again (default: the engine's PLAIN_COPY_BUDGET_BYTES; 0 turns them off).
    */
   readonly plainCopyBytes?: number;
+}
+
+/** A job's limits from the settings: the one place every kind of job (whole, slice) takes them. */
+export function engineLimits(
+  config: CompacterConfig,
+  duckDbTempDir: string,
+  zstdLevel: number,
+): EngineLimits {
+  return {
+    memoryLimitBytes: config.memoryLimitBytes,
+    threads: config.threads,
+    tempDir: duckDbTempDir,
+    zstdLevel,
+    maxLineBytes: config.maxLineBytes,
+    maxInflatedBytes: config.maxInflatedBytes,
+  };
 }
 
 export interface EngineJob {

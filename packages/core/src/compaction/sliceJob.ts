@@ -14,7 +14,7 @@ import { newAttemptId } from "../util/ids.js";
 import type { CompactionDeps } from "./compactPartition.js";
 import { consumedFiles } from "./consumedFiles.js";
 import { downloadRaw } from "./downloadInputs.js";
-import type { LakeInput } from "./engine.js";
+import { engineLimits, type LakeInput } from "./engine.js";
 import { recordWrittenSchema } from "./schemaUpdate.js";
 import { discardAttempt, stageOutputs } from "./staging.js";
 
@@ -78,14 +78,7 @@ export async function runSlice(
       sort: true,
       outputDir: workspace.outDir,
       maxFileBytes: config.maxFileSizeBytes,
-      limits: {
-        memoryLimitBytes: config.memoryLimitBytes,
-        threads: config.threads,
-        tempDir: workspace.duckDbTempDir,
-        zstdLevel: config.mergeZstdLevel,
-        maxLineBytes: config.maxLineBytes,
-        maxInflatedBytes: config.maxInflatedBytes,
-      },
+      limits: engineLimits(config, workspace.duckDbTempDir, config.mergeZstdLevel),
       signal: claim.signal,
     });
     await recordWrittenSchema(deps, partition, result);
