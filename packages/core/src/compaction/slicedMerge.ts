@@ -282,6 +282,10 @@ export async function workAndCommit(
   deps.log.info("slices worked", { attemptId: merge.attemptId, staged });
   if (leased) return commitSlicedMerge(deps, partition, merge.attemptId, owner, rolledForward);
   const giveUpAt = clock.now() + config.leaseDurationMs;
+  // The holder usually lets go within moments; if it died, its lease runs out only after
+  // a lease period. Back off (200 ms doubling, at most 5 s) so that wait costs a few dozen
+  // manifest reads, not one pair every 200 ms.
+  let pauseMs = 200;
   for (;;) {
     const current = (await store.listSlicedMerges(partition)).find((m) => m.attemptId === merge.attemptId);
     if (!current?.plan || current.slices.some((s) => s.staged === undefined)) {
@@ -292,7 +296,8 @@ export async function workAndCommit(
     if (now >= giveUpAt) {
       return { partition, status: "busy", reason: "the lease holder commits the merge", rolledForward };
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    pauseMs = Math.min(pauseMs * 2, 5_000);
   }
   let crashed = false;
   try {
