@@ -3,17 +3,11 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { S3ObjectStore } from "@compacter/aws";
-import {
-  dayWindowClosesAt,
-  hourWindowClosesAt,
-  loadConfig,
-  type PartitionId,
-  parseHourKey,
-  type SettingName,
-} from "@compacter/core";
+import type { SettingName } from "@compacter/core";
 import type { LocalResources } from "@compacter/local";
 import { runInChild } from "./childProcess.js";
 import { CACHE_ROOT, type Dataset, type DatasetFile, loadDataset } from "./dataset.js";
+import { serviceDaySteps, type Timeline, timelineOf } from "./dayPlan.js";
 import { gunzipFloor } from "./gunzipFloor.js";
 import { type BenchStack, startBenchStack } from "./localLake.js";
 import { currentLoad, describeMachine } from "./machine.js";
@@ -78,17 +72,6 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   }
 }
 
-interface Timeline {
-  readonly partition: PartitionId;
-  /** Hours (YYYYMMDDHH) in order, and each hour's files. */
-  readonly hours: readonly {
-    readonly hour: string;
-    readonly files: readonly DatasetFile[];
-    readonly clockMs: number;
-  }[];
-  readonly dayClosesMs: number;
-}
-
 class Bench {
   private readonly timeline: Timeline;
   private readonly settings: Partial<Record<SettingName, string>>;
@@ -101,19 +84,7 @@ class Bench {
     private readonly work: string,
     private readonly log: (line: string) => void,
   ) {
-    const config = loadConfig();
-    const byHour = new Map<string, DatasetFile[]>();
-    for (const file of dataset.files) byHour.set(file.hour, [...(byHour.get(file.hour) ?? []), file]);
-    const hours = [...byHour.keys()].sort().map((hour) => {
-      const start = parseHourKey(hour, config.keyTimeZone);
-      if (start === undefined) throw new Error(`bad hour ${hour}`);
-      return { hour, files: byHour.get(hour) ?? [], clockMs: hourWindowClosesAt(start, config) + 1000 };
-    });
-    this.timeline = {
-      partition: { day: DAY, district: DISTRICT },
-      hours,
-      dayClosesMs: dayWindowClosesAt(DAY, config.partitionTimeZone, config),
-    };
+    this.timeline = timelineOf(dataset);
     this.settings = {
       memoryLimitBytes: MEMORY_LIMIT,
       threads: "0",
@@ -508,27 +479,17 @@ class Bench {
     }
   }
 
-  /** Steps of a service day: each hour appends once its window closes; the day merges at its close. */
-  private daySteps(): DayStep[] {
-    const notifications = this.stack.notifications;
-    const steps: DayStep[] = this.timeline.hours.map((h) => ({
-      label: `hour ${h.hour.slice(8)}`,
-      clockMs: h.clockMs,
-      notifications: h.files.map((f) => notifications.get(f.key) ?? ""),
-    }));
-    const lastClock = this.timeline.hours.at(-1)?.clockMs ?? 0;
-    if (lastClock <= this.timeline.dayClosesMs) {
-      steps.push({ label: "day close", clockMs: this.timeline.dayClosesMs + 1000, notifications: [] });
-    }
-    return steps;
-  }
-
   private async day(memoryLimit = MEMORY_LIMIT, keep = true, workers = 1): Promise<DayResult> {
     const resources = await this.stack.freshResources("bench-day");
     const tempDir = join(this.work, "tmp-day");
     try {
       const result = await runInChild(
-        { kind: "day", partition: this.timeline.partition, steps: this.daySteps(), workers },
+        {
+          kind: "day",
+          partition: this.timeline.partition,
+          steps: serviceDaySteps(this.timeline, this.stack.notifications),
+          workers,
+        },
         this.stack.env(resources, { ...this.settings, memoryLimitBytes: memoryLimit, tempDir }),
       );
       if (keep) this.lastDayResources = resources;
@@ -668,7 +629,7 @@ function nextDay(day: string, days: number): string {
   return date.toISOString().slice(0, 10);
 }
 
-function jobFigures(step: DayStepResult): JobFigures {
+export function jobFigures(step: DayStepResult): JobFigures {
   return {
     label: step.label,
     plan: step.plan ?? step.status,
@@ -677,6 +638,7 @@ function jobFigures(step: DayStepResult): JobFigures {
     peakRssMb: step.peakRssMb,
     peakRssPerJob: step.peakRssPerJob,
     peakTempBytes: step.peakTempBytes,
+    peakWorkingBytes: step.peakWorkingBytes,
     inputBytes: step.inputBytes,
     outputBytes: step.outputBytes,
     outputs: step.outputs.length,

@@ -209,7 +209,8 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
   line(
     "Per compaction job of the last day: wall, CPU seconds of the process, peak RSS (VmHWM reset " +
       "before each job), peak disk under the temp dir (downloads, outputs, DuckDB spill; sampled every " +
-      "100 ms), and bytes in (raw gzip + lake Parquet read) and out. A merge above `maxSliceInputBytes` " +
+      "100 ms); of that, the working space beyond the job's own downloads and staged output (DuckDB's " +
+      "spill and the engine's scratch), and bytes in (raw gzip + lake Parquet read) and out. A merge above `maxSliceInputBytes` " +
       "runs as device-range slices; its row is the whole merge, all slices included.",
   );
   line();
@@ -219,19 +220,41 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
     fmtSeconds(j.cpuMs / 1000),
     `${Math.round(j.peakRssMb)}${j.peakRssPerJob ? "" : " (day so far)"}`,
     mb(j.peakTempBytes),
+    mb(j.peakWorkingBytes),
     mb(j.inputBytes),
     mb(j.outputBytes),
     String(j.outputs),
   ];
   table(
-    ["Job", "Plan", "Wall", "CPU", "Peak RSS MiB", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+    [
+      "Job",
+      "Plan",
+      "Wall",
+      "CPU",
+      "Peak RSS MiB",
+      "Peak temp MiB",
+      "Working MiB",
+      "In MiB",
+      "Out MiB",
+      "Files",
+    ],
     inc.jobs.map((j) => [j.label, j.plan, ...row(j)]),
   );
   if (inc.mergeByWorkers.length > 0) {
     line("The day-close merge by concurrent workers (2: both in one process, so RSS is both together):");
     line();
     table(
-      ["Workers", "Wall", "CPU", "Peak RSS MiB", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+      [
+        "Workers",
+        "Wall",
+        "CPU",
+        "Peak RSS MiB",
+        "Peak temp MiB",
+        "Working MiB",
+        "In MiB",
+        "Out MiB",
+        "Files",
+      ],
       inc.mergeByWorkers.map((j) => [String(j.workers), ...row(j)]),
     );
     line(
@@ -242,7 +265,7 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
     );
     line();
     table(
-      ["Workers", "Slice", "Worker", "Wall", "Peak temp MiB", "In MiB", "Out MiB", "Files"],
+      ["Workers", "Slice", "Worker", "Wall", "Peak temp MiB", "Working MiB", "In MiB", "Out MiB", "Files"],
       inc.mergeByWorkers.flatMap((j) =>
         (j.slices ?? []).map((s) => [
           String(j.workers),
@@ -250,6 +273,7 @@ function jobsSection(report: BenchReport, line: Line, table: Table) {
           s.worker.split("/")[0] ?? s.worker,
           fmtSeconds(s.wallMs / 1000),
           mb(s.peakTempBytes),
+          mb(s.peakWorkingBytes),
           mb(s.inputBytes),
           mb(s.outputBytes),
           String(s.outputs),

@@ -165,6 +165,8 @@ export interface JobFigures {
   /** False where the peak could not be reset per job (it then covers the day so far). */
   readonly peakRssPerJob: boolean;
   readonly peakTempBytes: number;
+  /** The peak beyond its downloads and staged output: DuckDB's spill and the engine's scratch. */
+  readonly peakWorkingBytes: number;
   readonly inputBytes: number;
   readonly outputBytes: number;
   readonly outputs: number;
@@ -174,6 +176,7 @@ export interface JobFigures {
     readonly worker: string;
     readonly wallMs: number;
     readonly peakTempBytes: number;
+    readonly peakWorkingBytes: number;
     readonly inputBytes: number;
     readonly outputBytes: number;
     readonly outputs: number;

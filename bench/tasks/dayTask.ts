@@ -12,7 +12,14 @@ import { createDuckDbEngine } from "@compacter/duckdb";
 import { createRuntime, type Runtime } from "@compacter/wiring";
 import { meterDynamoCapacity, meterEmptyReceives } from "../requestMeter.js";
 import { nulledTotal, recordingEngine } from "./engineRecorder.js";
-import { BenchClock, peakRssMb, resetPeakRss, samplePeakDisk, startMeasure } from "./measure.js";
+import {
+  BenchClock,
+  peakRssMb,
+  resetPeakRss,
+  samplePeakDisk,
+  startMeasure,
+  type WorkspaceDisk,
+} from "./measure.js";
 import type { CapacityUnits, DayResult, DayStepResult, DayTask, SliceJobResult } from "./types.js";
 
 /**
@@ -133,7 +140,8 @@ export async function runDayTask(task: DayTask): Promise<DayResult> {
         compactCpuMs: (used.user + used.system) / 1000,
         peakRssMb: peakRssMb(),
         peakRssPerJob,
-        peakTempBytes: temp.peak,
+        peakTempBytes: temp.peak.total,
+        peakWorkingBytes: temp.peak.working,
         inputBytes: outcome.history?.bytesIn ?? 0,
         outputBytes: outcome.history?.bytesOut ?? 0,
         ...(outcome.history?.slices
@@ -223,16 +231,17 @@ async function until(done: () => boolean): Promise<void> {
 function sliceJobs(
   slices: readonly SliceSummary[],
   attemptId: string,
-  byWorkspace: ReadonlyMap<string, number>,
+  byWorkspace: ReadonlyMap<string, WorkspaceDisk>,
 ): SliceJobResult[] {
   return slices.map((slice) => {
     const prefix = `compact-${attemptId}-s${String(slice.index).padStart(5, "0")}-`;
-    const runs = [...byWorkspace].filter(([name]) => name.startsWith(prefix)).map(([, bytes]) => bytes);
+    const runs = [...byWorkspace].filter(([name]) => name.startsWith(prefix)).map(([, disk]) => disk);
     return {
       index: slice.index,
       worker: slice.worker,
       wallMs: slice.durationMs,
-      peakTempBytes: Math.max(0, ...runs),
+      peakTempBytes: Math.max(0, ...runs.map((d) => d.total)),
+      peakWorkingBytes: Math.max(0, ...runs.map((d) => d.working)),
       inputBytes: slice.bytesIn,
       outputBytes: slice.bytesOut,
       outputs: slice.outputs,

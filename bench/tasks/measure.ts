@@ -66,19 +66,36 @@ export function resetPeakRss(): boolean {
   }
 }
 
+/** Peak disk of one job's workspace, in bytes. */
+export interface WorkspaceDisk {
+  /** Everything: downloads, output, plain copies and DuckDB's spill. */
+  readonly total: number;
+  /**
+   * What the engine adds beyond the job's own bytes in and out: DuckDB's spill directory,
+   * where the engine also keeps its per-job scratch (plain copies, cleaned files). The
+   * downloads (raw/, lake/) and the staged output (out/) are the job's input and output,
+   * reported as such; this is what could grow with a sort.
+   */
+  readonly working: number;
+}
+
 /**
  * Samples the disk a directory tree occupies (allocated blocks: DuckDB's spill files may
- * be sparse) every `everyMs` until stopped. `stop()` gives the peak of the whole tree and,
- * per job workspace (`compact-<id>`), the peak of that workspace plus the shared DuckDB
- * spill directory while it existed: one job's temp disk when jobs run one at a time, an
- * upper bound when they overlap.
+ * be sparse) every `everyMs` until stopped. `stop()` gives the peaks of the whole tree and
+ * of its working space (see WorkspaceDisk), and per job workspace (`compact-<id>`) the
+ * peaks of that workspace plus the shared DuckDB directory while it existed: one job's
+ * when jobs run one at a time, an upper bound when they overlap.
  */
 export function samplePeakDisk(
   dir: string,
   everyMs = 100,
-): { stop(): Promise<{ peak: number; byWorkspace: Map<string, number> }> } {
-  let peak = 0;
-  const byWorkspace = new Map<string, number>();
+): { stop(): Promise<{ peak: WorkspaceDisk; byWorkspace: Map<string, WorkspaceDisk> }> } {
+  let peak: WorkspaceDisk = { total: 0, working: 0 };
+  const byWorkspace = new Map<string, WorkspaceDisk>();
+  const atLeast = (a: WorkspaceDisk | undefined, b: WorkspaceDisk): WorkspaceDisk => ({
+    total: Math.max(a?.total ?? 0, b.total),
+    working: Math.max(a?.working ?? 0, b.working),
+  });
   let sampling: Promise<void> = Promise.resolve();
   const sample = async () => {
     let entries: Dirent[];
@@ -87,19 +104,29 @@ export function samplePeakDisk(
     } catch {
       return;
     }
-    const sizes = new Map<string, number>();
+    let total = 0;
+    let spill = 0;
+    const workspaces = new Map<string, WorkspaceDisk>();
     for (const entry of entries) {
       const path = join(dir, entry.name);
-      sizes.set(entry.name, entry.isDirectory() ? await diskBytes(path) : await fileBytes(path));
+      if (!entry.isDirectory()) {
+        total += await fileBytes(path);
+        continue;
+      }
+      const bytes = await diskBytes(path);
+      total += bytes;
+      if (entry.name === "duckdb") spill = bytes;
+      if (!entry.name.startsWith("compact-")) continue;
+      const ownInOut = await Promise.all(["raw", "lake", "out"].map((d) => diskBytes(join(path, d))));
+      workspaces.set(entry.name, { total: bytes, working: bytes - ownInOut.reduce((n, b) => n + b, 0) });
     }
-    const spill = sizes.get("duckdb") ?? 0;
-    peak = Math.max(
-      peak,
-      [...sizes.values()].reduce((n, b) => n + b, 0),
-    );
-    for (const [name, bytes] of sizes) {
-      if (name.startsWith("compact-"))
-        byWorkspace.set(name, Math.max(byWorkspace.get(name) ?? 0, bytes + spill));
+    const working = spill + [...workspaces.values()].reduce((n, w) => n + w.working, 0);
+    peak = atLeast(peak, { total, working });
+    for (const [name, disk] of workspaces) {
+      byWorkspace.set(
+        name,
+        atLeast(byWorkspace.get(name), { total: disk.total + spill, working: disk.working + spill }),
+      );
     }
   };
   const timer = setInterval(() => {

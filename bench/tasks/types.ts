@@ -68,6 +68,8 @@ export interface DayStepResult {
   readonly peakRssPerJob: boolean;
   /** Peak disk under the temp dir during this job (downloads, outputs, DuckDB spill), bytes. */
   readonly peakTempBytes: number;
+  /** Of that, the peak beyond its downloads and staged output (spill, plain copies): WorkspaceDisk. */
+  readonly peakWorkingBytes: number;
   /** Raw gzip bytes plus lake Parquet bytes the job read. */
   readonly inputBytes: number;
   readonly outputBytes: number;
@@ -81,6 +83,7 @@ export interface SliceJobResult {
   readonly wallMs: number;
   /** Its workspace plus DuckDB's spill directory (see samplePeakDisk). */
   readonly peakTempBytes: number;
+  readonly peakWorkingBytes: number;
   readonly inputBytes: number;
   readonly outputBytes: number;
   readonly outputs: number;

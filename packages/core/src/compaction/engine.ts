@@ -53,7 +53,8 @@ export interface EngineLimits {
   readonly maxInflatedBytes?: number;
   /**
    * Temp disk the engine may fill with plain copies of inflated raw files, so DuckDB does
-   * not inflate them again (default: the engine's PLAIN_COPY_BUDGET_BYTES; 0 turns them off).
+   * not inflate them again (the plainCopyBudgetBytes setting; absent, the engine's PLAIN_COPY_BUDGET_BYTES; 0 turns
+   * them off).
    */
   readonly plainCopyBytes?: number;
 }
@@ -71,6 +72,7 @@ export function engineLimits(
     zstdLevel,
     maxLineBytes: config.maxLineBytes,
     maxInflatedBytes: config.maxInflatedBytes,
+    plainCopyBytes: config.plainCopyBudgetBytes,
   };
 }
 

@@ -237,6 +237,15 @@ export const SETTINGS = {
     description: "A raw file inflating past this is quarantined as a likely gzip bomb (inflation stops).",
     group: "compaction",
   },
+  plainCopyBudgetBytes: {
+    kind: "bytes",
+    env: "COMPACTER_PLAIN_COPY_BUDGET",
+    default: "0",
+    min: 0,
+    description:
+      "Temp disk a job may fill with plain copies of the text it validated, so DuckDB need not inflate it again (~19× gzip bytes; ~10% less CPU).",
+    group: "compaction",
+  },
   leaseDurationMs: {
     kind: "duration",
     env: "COMPACTER_LEASE_DURATION",

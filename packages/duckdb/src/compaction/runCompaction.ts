@@ -64,7 +64,7 @@ export async function runCompaction(
 
   // 1. Validate every raw file fully (gzip framing, each line, value kinds). The text the
   //    validator inflates is also written out as a plain copy of the file's valid lines
-  //    (within PLAIN_COPY_BUDGET_BYTES), which DuckDB then reads instead of inflating the
+  //    (within the plainCopyBudgetBytes setting), which DuckDB then reads instead of inflating the
   //    gzip a second time: each byte is inflated once. See plainCopies.ts.
   enter("inspect");
   let t = performance.now();
