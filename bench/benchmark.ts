@@ -19,7 +19,6 @@ import { evaluateTargets } from "./targets.js";
 import type {
   CompactResult,
   DayResult,
-  DayStep,
   DayStepResult,
   DuckDbResult,
   DuckDbVariant,
@@ -346,7 +345,7 @@ class Bench {
           partitionTimeZone: "+08:00",
           closeAfter: "60m",
           zstdLevel: "3",
-          mergeZstdLevel: "12",
+          mergeZstdLevel: "9",
         } as Record<string, string>,
       },
       throughput: {

@@ -11,7 +11,7 @@ import { type BenchStack, startBenchStack } from "./localLake.js";
 import { currentLoad, describeMachine, type MachineInfo } from "./machine.js";
 import type { JobFigures } from "./report.js";
 import { DAY, SIZES, type SizeName } from "./sizes.js";
-import { median, sum } from "./stats.js";
+import { sum } from "./stats.js";
 import type { LakeOutput } from "./tasks/types.js";
 
 /**

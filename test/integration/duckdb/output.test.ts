@@ -302,3 +302,63 @@ describe("memory", () => {
     }
   });
 });
+
+describe("sorted runs", () => {
+  /** A day appended unsorted, then merged with late raw files: the merge must sort. */
+  async function mergeJob(overrides: { sortRunRows?: number; maxFileBytes?: number }) {
+    const day = fleet(7, 2, 60, "R");
+    const appended = await engine.compact(job(ws, { raw: day, sort: false }));
+    const lake = appended.outputs.map((o, i) => ({ lakeKey: `lake/r_${i}.parquet`, localPath: o.localPath }));
+    // Late files land in the middle of the device order, with rows older than the lake's.
+    const late = ["R003", "R005"].map((device) =>
+      rawInput(
+        ws.rawFile(`${device}-late.txt.gz`, hourOfLines(device, HOUR - 600, 40)),
+        device,
+        "2025121203",
+      ),
+    );
+    const base = job(ws, {
+      lake,
+      raw: late,
+      sort: true,
+      ...(overrides.maxFileBytes ? { maxFileBytes: overrides.maxFileBytes } : {}),
+    });
+    return engine.compact({
+      ...base,
+      limits: { ...base.limits, ...(overrides.sortRunRows ? { sortRunRows: overrides.sortRunRows } : {}) },
+    });
+  }
+
+  it("sorts a merge bigger than one in-memory sort device range by device range, into the same rows in order", async () => {
+    const inMemory = await mergeJob({});
+    const inRuns = await mergeJob({ sortRunRows: 150 });
+    expect(inRuns.rowsOut).toBe(7 * 2 * 60 + 80);
+    expect(inRuns.rowsOut).toBe(inMemory.rowsOut);
+    // Runs of ~150 rows over 7 devices are joined into one file: the default maxFileBytes holds them all.
+    expect(inRuns.outputs).toHaveLength(1);
+    const rows = await rowsInFileOrder(inRuns.outputs.map((o) => o.localPath));
+    expect(rows).toHaveLength(inRuns.rowsOut);
+    expectSorted(rows);
+    expect(rows).toEqual(await rowsInFileOrder(inMemory.outputs.map((o) => o.localPath)));
+    const groups = await queryParquet(
+      inRuns.outputs.map((o) => o.localPath),
+      "SELECT count(DISTINCT row_group_id)::INTEGER AS n FROM parquet_metadata($files[1])",
+    );
+    expect(groups[0]!.n).toBeGreaterThan(1); // one per sorted run at least
+  });
+
+  it("cuts the joined runs into files of at most maxFileBytes, each a contiguous device range", async () => {
+    const whole = await mergeJob({ sortRunRows: 150 });
+    const maxFileBytes = Math.floor(whole.outputs[0]!.bytes / 3);
+    const split = await mergeJob({ sortRunRows: 150, maxFileBytes });
+    expect(split.outputs.length).toBeGreaterThanOrEqual(3);
+    expect(split.outputs.reduce((n, o) => n + o.rows, 0)).toBe(whole.rowsOut);
+    for (const output of split.outputs) expect(output.bytes).toBeLessThanOrEqual(maxFileBytes);
+    expectSorted(await rowsInFileOrder(split.outputs.map((o) => o.localPath)));
+    // Only the reported files are left in the output directory.
+    const dir = split.outputs[0]!.localPath.replace(/\/[^/]+$/, "");
+    expect(readdirSync(dir).sort()).toEqual(
+      split.outputs.map((o) => o.localPath.slice(dir.length + 1)).sort(),
+    );
+  });
+});

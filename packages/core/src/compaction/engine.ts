@@ -57,6 +57,11 @@ export interface EngineLimits {
    * them off).
    */
   readonly plainCopyBytes?: number;
+  /**
+   * Rows a sorted job sorts in memory at once; more are sorted device range by device
+   * range and joined (default: what half of DuckDB's memory holds; tests set it small).
+   */
+  readonly sortRunRows?: number;
 }
 
 /** A job's limits from the settings: the one place every kind of job (whole, slice) takes them. */

@@ -154,7 +154,7 @@ export const SETTINGS = {
   maxSliceInputBytes: {
     kind: "bytes",
     env: "COMPACTER_MAX_SLICE_INPUT",
-    default: "1GiB",
+    default: "512MiB",
     min: 1,
     description:
       "A merge whose input (the day's raw gzip bytes) exceeds this runs as device-range slices of about this much each, on any number of workers, committed together.",
@@ -212,7 +212,7 @@ export const SETTINGS = {
   mergeZstdLevel: {
     kind: "integer",
     env: "COMPACTER_MERGE_ZSTD_LEVEL",
-    default: "12",
+    default: "9",
     min: 1,
     // ZSTD's highest level: the engine refuses more, which would fail every compaction, not the start.
     max: 22,

@@ -169,7 +169,16 @@ export async function runCompaction(
       let outputs: EngineOutput[];
       try {
         const metadata = outputMetadata(plan, lakeRenamed);
-        outputs = await writeOutputs(ctx.connection, job, plan, sources, lakeColumns, native, metadata);
+        outputs = await writeOutputs(
+          ctx.connection,
+          job,
+          plan,
+          sources,
+          lakeColumns,
+          native,
+          metadata,
+          ctx.scratchDir,
+        );
       } catch (error) {
         await clearDirectory(job.outputDir);
         if (signal?.aborted || attempt >= job.raw.length + 2) throw translateAbort(error, signal);

@@ -3,8 +3,10 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { EngineJob, EngineOutput } from "@compacter/core";
 import { BIGINT, type DuckDBConnection, INTEGER, LIST, listValue, VARCHAR } from "@duckdb/node-api";
+import { duckDbMemoryLimit } from "../engine/memory.js";
 import { RENAMED_FIELDS_KEY } from "./keyMetadata.js";
 import type { ColumnPlan, LakeColumn } from "./planColumns.js";
+import { partPath, writeSortedRuns } from "./sortedRuns.js";
 import {
   lakeRangeFilter,
   lakeSelectSql,
@@ -36,9 +38,10 @@ export async function writeOutputs(
   lakeColumns: readonly LakeColumn[],
   native: ReadonlySet<string>,
   metadata: string,
+  scratchDir: string,
 ): Promise<EngineOutput[]> {
   const write = (order: RowOrder, readOrder: readonly RawSource[] = sources) =>
-    writeQuery(connection, job, plan, sources, lakeColumns, native, metadata, order, readOrder);
+    writeQuery(connection, job, plan, sources, lakeColumns, native, metadata, scratchDir, order, readOrder);
   if (job.sort && job.lake.length === 0) {
     const readOrder = [...sources].sort(
       (a, b) =>
@@ -63,6 +66,7 @@ async function writeQuery(
   lakeColumns: readonly LakeColumn[],
   native: ReadonlySet<string>,
   metadata: string,
+  scratchDir: string,
   order: RowOrder,
   readOrder: readonly RawSource[] = sources,
 ): Promise<EngineOutput[]> {
@@ -74,6 +78,20 @@ async function writeQuery(
   ].filter((s): s is string => s !== undefined);
   if (parts.length === 0) return [];
   const union = parts.join("\nUNION ALL\n");
+  if (order === "orderBy") {
+    // More rows than one in-memory sort holds: sorted device range by device range (sortedRuns.ts).
+    const runs = await writeSortedRuns(
+      connection,
+      job,
+      { sql: union, params, types },
+      sources,
+      plan.columns.map((c) => c.name),
+      duckDbMemoryLimit(job.limits),
+      scratchDir,
+      (from, p, t, localPath) => copyToFile(connection, from, p, t, job, metadata, localPath),
+    );
+    if (runs) return runs;
+  }
   const query = order === "orderBy" ? `SELECT * FROM (${union}) ORDER BY device_id, event_time` : union;
   const estimate = await estimateOutputBytes(connection, job, sources);
 
@@ -83,7 +101,7 @@ async function writeQuery(
   // when it should not (or turned out not to).
   if (estimate <= job.maxFileBytes) {
     await setInsertionOrder(connection, job, sources, order !== "any");
-    const single = await copyToFile(connection, `(${query})`, params, types, job, metadata, 1);
+    const single = await copyToFile(connection, `(${query})`, params, types, job, metadata, partPath(job, 1));
     if (single.rows === 0) {
       await rm(single.localPath, { force: true });
       return [];
@@ -144,9 +162,8 @@ async function copyToFile(
   types: ParamTypes,
   job: EngineJob,
   metadata: string,
-  part: number,
+  localPath: string,
 ): Promise<EngineOutput> {
-  const localPath = join(job.outputDir, `part-${String(part).padStart(4, "0")}.parquet`);
   // DICTIONARY_SIZE_LIMIT: the default (tries a dictionary for every column) costs ~40%
   // more CPU and writes larger files on sensor data; a small dictionary still serves the
   // low-cardinality text columns. The key → column mapping of escaped names travels in
@@ -195,7 +212,7 @@ async function writeSplit(
         { from_row: BIGINT, to_row: BIGINT },
         job,
         metadata,
-        outputs.length + 1,
+        partPath(job, outputs.length + 1),
       );
       outputs.push(output);
       start += rows;
