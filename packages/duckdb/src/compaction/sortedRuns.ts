@@ -59,7 +59,10 @@ export async function writeSortedRuns(
 ): Promise<EngineOutput[] | undefined> {
   if (columns.some((c) => c.toLowerCase() === RUN_COLUMN)) return undefined; // a raw field took the name
   const rowsByDevice = await deviceRows(connection, job, sources);
-  const runs = planSlices(rowsByDevice, job.limits.sortRunRows ?? maxRunRows(duckDbMemoryBytes, columns.length));
+  const runs = planSlices(
+    rowsByDevice,
+    job.limits.sortRunRows ?? maxRunRows(duckDbMemoryBytes, columns.length),
+  );
   if (runs.length <= 1) return undefined;
 
   const splitDir = join(scratchDir, "runs");
