@@ -67,6 +67,8 @@ export async function runScaleBenchmark(options: {
   readonly size: SizeName;
   readonly log: (line: string) => void;
   readonly command: string;
+  /** Where generated data is cached. @defaultvalue bench/.cache */
+  readonly cacheRoot?: string;
 }): Promise<ScaleReport> {
   const { log } = options;
   const size = SIZES[options.size];
@@ -74,8 +76,9 @@ export async function runScaleBenchmark(options: {
   const date = new Date().toISOString();
   const machine = await describeMachine();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAtStart.join(" ")}`);
-  const dataset = await loadDataset(size, log, CACHE_ROOT);
-  const work = join(CACHE_ROOT, `work-${size.name}`);
+  const cacheRoot = options.cacheRoot ?? CACHE_ROOT;
+  const dataset = await loadDataset(size, log, cacheRoot);
+  const work = join(cacheRoot, `work-${size.name}-scale`); // apart from the default run's
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const stack = await startBenchStack(dataset, log);

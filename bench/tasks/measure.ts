@@ -1,5 +1,5 @@
 import { type Dirent, readFileSync, writeFileSync } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Measure } from "./types.js";
 
@@ -81,10 +81,11 @@ export interface WorkspaceDisk {
 
 /**
  * Samples the disk a directory tree occupies (allocated blocks: DuckDB's spill files may
- * be sparse) every `everyMs` until stopped. `stop()` gives the peaks of the whole tree and
- * of its working space (see WorkspaceDisk), and per job workspace (`compact-<id>`) the
- * peaks of that workspace plus the shared DuckDB directory while it existed: one job's
- * when jobs run one at a time, an upper bound when they overlap.
+ * be sparse; symlinks count as nothing) every `everyMs` until stopped. `stop()` gives the
+ * peaks of the whole tree and of its working space (see WorkspaceDisk), and per job
+ * workspace (`compact-<id>`) the peaks of that workspace plus its own engine scratch
+ * (`duckdb/<instance>/job-compact-<id>-…`) and DuckDB's spill files, which are shared:
+ * exact when jobs run one at a time, an upper bound by the spill when they overlap.
  */
 export function samplePeakDisk(
   dir: string,
@@ -105,27 +106,33 @@ export function samplePeakDisk(
       return;
     }
     let total = 0;
-    let spill = 0;
     const workspaces = new Map<string, WorkspaceDisk>();
+    let scratch: { byJob: Map<string, number>; shared: number } = { byJob: new Map(), shared: 0 };
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (!entry.isDirectory()) {
         total += await fileBytes(path);
         continue;
       }
-      const bytes = await diskBytes(path);
-      total += bytes;
-      if (entry.name === "duckdb") spill = bytes;
-      if (!entry.name.startsWith("compact-")) continue;
-      const ownInOut = await Promise.all(["raw", "lake", "out"].map((d) => diskBytes(join(path, d))));
-      workspaces.set(entry.name, { total: bytes, working: bytes - ownInOut.reduce((n, b) => n + b, 0) });
+      if (entry.name.startsWith("compact-")) {
+        // Part by part, so a workspace being removed between two reads is never counted as working space.
+        const disk = await workspaceDisk(path);
+        workspaces.set(entry.name, disk);
+        total += disk.total;
+        continue;
+      }
+      total += await diskBytes(path);
+      if (entry.name === "duckdb") scratch = await engineScratch(path);
     }
-    const working = spill + [...workspaces.values()].reduce((n, w) => n + w.working, 0);
+    const engineBytes = scratch.shared + [...scratch.byJob.values()].reduce((n, b) => n + b, 0);
+    const working = engineBytes + [...workspaces.values()].reduce((n, w) => n + w.working, 0);
     peak = atLeast(peak, { total, working });
     for (const [name, disk] of workspaces) {
+      // A job's own scratch, plus DuckDB's spill, which no job can be told from another's.
+      const engine = (scratch.byJob.get(name) ?? 0) + scratch.shared;
       byWorkspace.set(
         name,
-        atLeast(byWorkspace.get(name), { total: disk.total + spill, working: disk.working + spill }),
+        atLeast(byWorkspace.get(name), { total: disk.total + engine, working: disk.working + engine }),
       );
     }
   };
@@ -142,9 +149,47 @@ export function samplePeakDisk(
   };
 }
 
+/** A job workspace: its downloads and staged output (raw/, lake/, out/) apart from the rest. */
+async function workspaceDisk(dir: string): Promise<WorkspaceDisk> {
+  let total = 0;
+  let working = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[])) {
+    const path = join(dir, entry.name);
+    const bytes = entry.isDirectory() ? await diskBytes(path) : await fileBytes(path);
+    total += bytes;
+    if (!["raw", "lake", "out"].includes(entry.name)) working += bytes;
+  }
+  return { total, working };
+}
+
+/**
+ * The engine's directory (`duckdb/<instance>/`): per job a scratch directory named after
+ * its workspace (`job-compact-<id>-XXXXXX`), and DuckDB's own spill files, shared.
+ */
+async function engineScratch(dir: string): Promise<{ byJob: Map<string, number>; shared: number }> {
+  const byJob = new Map<string, number>();
+  let shared = 0;
+  for (const instance of await readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[])) {
+    const instancePath = join(dir, instance.name);
+    if (!instance.isDirectory()) {
+      shared += await fileBytes(instancePath);
+      continue;
+    }
+    for (const entry of await readdir(instancePath, { withFileTypes: true }).catch(() => [] as Dirent[])) {
+      const path = join(instancePath, entry.name);
+      const bytes = entry.isDirectory() ? await diskBytes(path) : await fileBytes(path);
+      const job = /^job-(compact-.+)-[^-]{6}$/.exec(entry.name)?.[1];
+      if (job && entry.isDirectory()) byJob.set(job, (byJob.get(job) ?? 0) + bytes);
+      else shared += bytes;
+    }
+  }
+  return { byJob, shared };
+}
+
+/** Blocks a file occupies; a symlink (the engine links raw files it reads) occupies none. */
 async function fileBytes(path: string): Promise<number> {
   try {
-    return (await stat(path)).blocks * 512;
+    return (await lstat(path)).blocks * 512;
   } catch {
     // Removed between listing and stat: it no longer occupies anything.
     return 0;

@@ -6,11 +6,14 @@ import { concatParquet } from "../parquet/concatParquet.js";
 import { lakeRangeFilter, type Params, type ParamTypes, type RawSource } from "./sourceSql.js";
 
 /**
- * Bytes a row of ~190 columns takes in DuckDB's sort (measured: 1.88M rows of telemetry
- * spilled 4.2 GiB, ~2.3 KB a row), per column. Half the engine's memory is given to a
- * run's rows, so a run sorts in memory and nothing spills.
+ * Bytes a row of ~190 columns takes in DuckDB's sort, per column (measured: 1.88M rows of
+ * telemetry spilled 4.2 GiB, ~2.3 KB a row). A run gets a sixth of DuckDB's memory for its
+ * rows: the sort needs about twice that, and the Parquet writer's row groups and ZSTD
+ * state sit outside DuckDB's pool (measured, memory_limit 1.5 GiB: a run of 356K rows
+ * peaked at 2.2 GB of RSS, 162K rows at 1.4 GB, 65K rows at 0.7 GB, at the same rows/s).
  */
 const SORT_BYTES_PER_COLUMN = 12;
+const RUN_SHARE_OF_MEMORY = 1 / 6;
 /** The column that carries a row's run in the splitting pass. */
 const RUN_COLUMN = "__compacter_run";
 
@@ -27,9 +30,10 @@ export function partPath(job: EngineJob, n: number): string {
   return join(job.outputDir, `part-${String(n).padStart(4, "0")}.parquet`);
 }
 
-/** Rows one run may hold to sort in memory: half of DuckDB's share of the memory limit. */
+/** Rows one run may hold to sort in memory (see RUN_SHARE_OF_MEMORY). */
 export function maxRunRows(duckDbMemoryBytes: number, columns: number): number {
-  return Math.max(10_000, Math.floor(duckDbMemoryBytes / 2 / (SORT_BYTES_PER_COLUMN * Math.max(1, columns))));
+  const rowBytes = SORT_BYTES_PER_COLUMN * Math.max(1, columns);
+  return Math.max(10_000, Math.floor((duckDbMemoryBytes * RUN_SHARE_OF_MEMORY) / rowBytes));
 }
 
 /**

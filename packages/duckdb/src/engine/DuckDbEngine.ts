@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { CompactionEngine, EngineJob, EngineLimits, EngineResult } from "@compacter/core";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { runCompaction } from "../compaction/runCompaction.js";
@@ -64,7 +64,8 @@ export class DuckDbEngine implements CompactionEngine {
     const open = await this.instanceFor(job.limits);
     const threads = resolveThreads(job.limits.threads);
     this.pool ??= new ScanPool(this.options.scanWorkers ?? threads);
-    const scratchDir = await mkdtemp(join(open.dir, "job-"));
+    // Named after the attempt's workspace, so the disk a job uses can be told apart.
+    const scratchDir = await mkdtemp(join(open.dir, `job-${basename(dirname(job.outputDir))}-`));
     const connection = await open.instance.connect();
     const onAbort = () => connection.interrupt();
     job.signal?.addEventListener("abort", onAbort, { once: true });
