@@ -66,7 +66,7 @@ export function renderScaleSection(report: ScaleReport): string {
   );
   line();
   for (const day of report.days) {
-    const jobs = boundedJobs(bounds, day.jobs);
+    const jobs = boundedJobs(bounds, day.jobs, day.workers);
     const merge = day.jobs.findLast((j) => j.plan === "merge");
     const missed = jobs.filter((j) => !(j.rssOk && j.tempOk && j.wallOk));
     line(
@@ -85,7 +85,10 @@ export function renderScaleSection(report: ScaleReport): string {
     line();
     const rows = day.workers === 1 ? jobs : jobs.filter((j) => j.plan === "slice" || j.plan === "merge");
     if (day.workers !== 1)
-      line("Only the merge's slices are listed: the appends are the same jobs as with one worker.");
+      line(
+        "Only the merge's slices are listed: the appends are the same jobs as with one worker. Both workers " +
+          `run in one process, so its peak RSS is theirs together, held to ${day.workers}× one job's bound.`,
+      );
     if (day.workers !== 1) line();
     table(
       [
