@@ -4,8 +4,8 @@ import { round } from "./stats.js";
 const MB = 2 ** 20;
 
 /** BENCHMARKS.md from one run's report: a table per section, targets next to results. */
-export function renderMarkdown(report: BenchReport): string {
-  const { meta } = report;
+/** Lines of a Markdown document, and a table written into them (every report section uses it). */
+export function markdownWriter() {
   const out: string[] = [];
   const line = (text = "") => out.push(text);
   const table = (header: readonly string[], rows: readonly (readonly string[])[]) => {
@@ -14,6 +14,12 @@ export function renderMarkdown(report: BenchReport): string {
     for (const row of rows) line(`| ${row.join(" | ")} |`);
     line();
   };
+  return { out, line, table };
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const { meta } = report;
+  const { out, line, table } = markdownWriter();
 
   line("# Benchmarks");
   line();

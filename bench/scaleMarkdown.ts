@@ -1,3 +1,4 @@
+import { markdownWriter } from "./markdown.js";
 import { boundedJobs, type ScaleReport } from "./scale.js";
 import { median } from "./stats.js";
 
@@ -22,14 +23,7 @@ export function scaleSectionOf(markdown: string): string | undefined {
 
 export function renderScaleSection(report: ScaleReport): string {
   const { meta, bounds } = report;
-  const out: string[] = [];
-  const line = (text = "") => out.push(text);
-  const table = (header: readonly string[], rows: readonly (readonly string[])[]) => {
-    line(`| ${header.join(" | ")} |`);
-    line(`|${header.map(() => "---").join("|")}|`);
-    for (const row of rows) line(`| ${row.join(" | ")} |`);
-    line();
-  };
+  const { out, line, table } = markdownWriter();
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const mark = (ok: boolean) => (ok ? "✓" : "✗ over");
