@@ -97,6 +97,11 @@ export class DuckDbEngine implements CompactionEngine {
       autoinstall_known_extensions: "false",
       autoload_known_extensions: "true",
       preserve_insertion_order: "false",
+      // DuckDB keeps what it reads from files in its buffer pool for the instance's life.
+      // Every file here is local and read once (the OS caches pages anyway): measured on a
+      // 2.5M-row slice, the cache grew 29 MiB per sorted run, to 870 MiB, and carried
+      // into the next job — a day process's merge peaked 1.1 GiB over its bound with it.
+      enable_external_file_cache: "false",
     });
     this.open = { instance, dir, key };
     return this.open;
