@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { S3ObjectStore } from "@compacter/aws";
-import type { SettingName } from "@compacter/core";
+import { parseBytes, type SettingName } from "@compacter/core";
 import type { LocalResources } from "@compacter/local";
 import { runInChild } from "./childProcess.js";
 import { CACHE_ROOT, type Dataset, type DatasetFile, loadDataset } from "./dataset.js";
@@ -369,7 +369,8 @@ class Bench {
         cpuRatio: totalCpuMs / oursSorted.cpuMs,
       },
       memory: {
-        memoryLimitMb: 1024,
+        memoryLimitMb: parseBytes(SMALL_MEMORY_LIMIT) / 2 ** 20,
+        runMemoryLimitMb: parseBytes(MEMORY_LIMIT) / 2 ** 20,
         gzMb: dataset.bytesGz / 2 ** 20,
         textMb: textBytes / 2 ** 20,
         runs: [

@@ -97,7 +97,9 @@ export interface BenchReport {
     readonly cpuRatio: number;
   };
   readonly memory: {
+    /** The limit of the runs below (§3); the throughput runs and the day use runMemoryLimitMb. */
     readonly memoryLimitMb: number;
+    readonly runMemoryLimitMb: number;
     readonly gzMb: number;
     readonly textMb: number;
     /** The sorted one-shot, and a whole service day (its peak is the merge's). */
