@@ -27,13 +27,10 @@ import { plainCopyPaths } from "./plainCopies.js";
 import { type ColumnPlan, type LakeColumn, planColumns } from "./planColumns.js";
 import { type RawSource, rawSelectSql, scanBounds } from "./sourceSql.js";
 import { fetchLakeParts } from "./sparseLake.js";
-import { clearDirectory, writeOutputs } from "./writeOutputs.js";
+import { clearDirectory, type WriteContext, writeOutputs } from "./writeOutputs.js";
 
-export interface CompactionContext {
-  readonly connection: DuckDBConnection;
+export interface CompactionContext extends WriteContext {
   readonly pool: ScanPool;
-  /** Private scratch directory of this job (removed by the caller). */
-  readonly scratchDir: string;
 }
 
 /** Stage durations of the last job, for benchmarks and logs. */
@@ -169,16 +166,7 @@ export async function runCompaction(
       let outputs: EngineOutput[];
       try {
         const metadata = outputMetadata(plan, lakeRenamed);
-        outputs = await writeOutputs(
-          ctx.connection,
-          job,
-          plan,
-          sources,
-          lakeColumns,
-          native,
-          metadata,
-          ctx.scratchDir,
-        );
+        outputs = await writeOutputs(ctx, job, plan, sources, lakeColumns, native, metadata);
       } catch (error) {
         await clearDirectory(job.outputDir);
         if (signal?.aborted || attempt >= job.raw.length + 2) throw translateAbort(error, signal);

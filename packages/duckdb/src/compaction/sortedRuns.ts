@@ -114,11 +114,17 @@ export async function writeSortedRuns(
     else await rm(output.localPath, { force: true });
   }
   await rm(splitDir, { recursive: true, force: true });
-  return joinRuns(sorted, job);
+  return joinSortedRuns(sorted, job);
 }
 
-/** Consecutive sorted runs joined into files of at most maxFileBytes (a bigger run alone). */
-async function joinRuns(sorted: readonly EngineOutput[], job: EngineJob): Promise<EngineOutput[]> {
+/**
+ * Consecutive sorted runs, in order, joined into the job's output files of at most
+ * maxFileBytes (a bigger run alone); the runs' files are moved or removed.
+ */
+export async function joinSortedRuns(
+  sorted: readonly EngineOutput[],
+  job: EngineJob,
+): Promise<EngineOutput[]> {
   const groups: EngineOutput[][] = [];
   for (const run of sorted) {
     const last = groups.at(-1);

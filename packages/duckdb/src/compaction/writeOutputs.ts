@@ -1,10 +1,10 @@
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { EngineJob, EngineOutput } from "@compacter/core";
 import { BIGINT, type DuckDBConnection, INTEGER, LIST, listValue, VARCHAR } from "@duckdb/node-api";
-import { duckDbMemoryLimit } from "../engine/memory.js";
+import { duckDbMemoryLimit, resolveThreads } from "../engine/memory.js";
 import { RENAMED_FIELDS_KEY } from "./keyMetadata.js";
+import { type WritePart, writeOrderedParts } from "./orderedParts.js";
 import type { ColumnPlan, LakeColumn } from "./planColumns.js";
 import { partPath, writeSortedRuns } from "./sortedRuns.js";
 import {
@@ -31,15 +31,15 @@ const PARQUET_PER_GZIP_BYTE = 0.6;
  * over ~180 wide columns costs about as much as everything else in the job.
  */
 export async function writeOutputs(
-  connection: DuckDBConnection,
+  db: WriteContext,
   job: EngineJob,
   plan: ColumnPlan,
   sources: readonly RawSource[],
   lakeColumns: readonly LakeColumn[],
   native: ReadonlySet<string>,
   metadata: string,
-  scratchDir: string,
 ): Promise<EngineOutput[]> {
+  const { connection, scratchDir } = db;
   const write = (order: RowOrder, readOrder: readonly RawSource[] = sources) =>
     writeQuery(connection, job, plan, sources, lakeColumns, native, metadata, scratchDir, order, readOrder);
   if (job.sort && job.lake.length === 0) {
@@ -48,11 +48,49 @@ export async function writeOutputs(
         Buffer.compare(Buffer.from(a.deviceId), Buffer.from(b.deviceId)) ||
         Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
     );
-    const outputs = await write("readOrder", readOrder);
+    const writePart: WritePart = async (partConnection, group, localPath) => {
+      const params: Params = {};
+      const types: ParamTypes = {};
+      const select = rawSelectSql(plan, sources, native, params, types, scanBounds(job).maxLineBytes, group);
+      await partConnection.run("SET preserve_insertion_order = true");
+      return copyToFile(partConnection, `(${select})`, params, types, job, metadata, localPath);
+    };
+    const outputs =
+      (await writeInDeviceParts(db, job, sources, readOrder, writePart)) ??
+      (await write("readOrder", readOrder));
     if (await inDeviceTimeOrder(connection, outputs)) return outputs;
     await clearDirectory(job.outputDir);
   }
   return write(job.sort ? "orderBy" : "any");
+}
+
+/** The engine's connection for a job, a way to open more on the same instance, and its scratch. */
+export interface WriteContext {
+  readonly connection: DuckDBConnection;
+  /** Another connection to the job's instance (interrupted with the job, closed after it). */
+  readonly connect: () => Promise<DuckDBConnection>;
+  /** Private scratch directory of this job (removed by the caller). */
+  readonly scratchDir: string;
+}
+
+/**
+ * The in-order write of raw files split by device over every thread (orderedParts.ts),
+ * where there is more than one thread and device, and memory for a row group per thread.
+ * Parts are sized to about ¾ of maxFileBytes, so they join into files below it.
+ */
+async function writeInDeviceParts(
+  db: WriteContext,
+  job: EngineJob,
+  sources: readonly RawSource[],
+  readOrder: readonly RawSource[],
+  writePart: WritePart,
+): Promise<EngineOutput[] | undefined> {
+  const threads = resolveThreads(job.limits.threads);
+  const devices = new Set(readOrder.map((s) => s.deviceId)).size;
+  if (threads < 2 || devices < 2 || !rowGroupsFitMemory(job, sources)) return undefined;
+  const estimate = await estimateOutputBytes(db.connection, job, sources);
+  const parts = Math.min(devices, Math.max(threads, Math.ceil(estimate / (0.75 * job.maxFileBytes))));
+  return writeOrderedParts(db.connect, job, readOrder, parts, threads, db.scratchDir, writePart);
 }
 
 /** How rows are put in order: by DuckDB's ORDER BY, by reading in order, or not at all. */
@@ -146,13 +184,14 @@ async function setInsertionOrder(
   sources: readonly RawSource[],
   ordered: boolean,
 ) {
-  let keepOrder = ordered;
-  if (!keepOrder) {
-    const textPerRow = Math.max(2048, ...sources.map((s) => s.scan.textBytes / Math.max(1, s.scan.lines)));
-    const threads = job.limits.threads > 0 ? job.limits.threads : availableParallelism();
-    keepOrder = threads * ROW_GROUP_ROWS * textPerRow > job.limits.memoryLimitBytes;
-  }
+  const keepOrder = ordered || !rowGroupsFitMemory(job, sources);
   await connection.run(`SET preserve_insertion_order = ${keepOrder ? "true" : "false"}`);
+}
+
+/** Whether memory_limit has room for every thread to buffer a full row group of these sources' rows. */
+function rowGroupsFitMemory(job: EngineJob, sources: readonly RawSource[]): boolean {
+  const textPerRow = Math.max(2048, ...sources.map((s) => s.scan.textBytes / Math.max(1, s.scan.lines)));
+  return resolveThreads(job.limits.threads) * ROW_GROUP_ROWS * textPerRow <= job.limits.memoryLimitBytes;
 }
 
 async function copyToFile(

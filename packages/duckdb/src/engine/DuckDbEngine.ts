@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { CompactionEngine, EngineJob, EngineLimits, EngineResult } from "@compacter/core";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { runCompaction } from "../compaction/runCompaction.js";
 import { CompactionAbortedError, EngineClosedError } from "../errors.js";
 import { ScanPool } from "../inspect/ScanPool.js";
@@ -67,13 +67,23 @@ export class DuckDbEngine implements CompactionEngine {
     // Named after the attempt's workspace, so the disk a job uses can be told apart.
     const scratchDir = await mkdtemp(join(open.dir, `job-${basename(dirname(job.outputDir))}-`));
     const connection = await open.instance.connect();
-    const onAbort = () => connection.interrupt();
+    // More connections for writes that run side by side (orderedParts.ts); all go with the job.
+    const more: DuckDBConnection[] = [];
+    const connect = async () => {
+      const another = await open.instance.connect();
+      more.push(another);
+      if (job.signal?.aborted) another.interrupt();
+      return another;
+    };
+    const onAbort = () => {
+      for (const c of [connection, ...more]) c.interrupt();
+    };
     job.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await runCompaction({ connection, pool: this.pool, scratchDir }, job);
+      return await runCompaction({ connection, connect, pool: this.pool, scratchDir }, job);
     } finally {
       job.signal?.removeEventListener("abort", onAbort);
-      connection.closeSync();
+      for (const c of [connection, ...more]) c.closeSync();
       await rm(scratchDir, { recursive: true, force: true });
     }
   }

@@ -1,0 +1,79 @@
+import type { CompactionEngine, RawInput } from "@compacter/core";
+import { createDuckDbEngine } from "@compacter/duckdb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hourOfLines, job, queryParquet, rawInput, Workspace } from "./fixtures.js";
+
+const HOUR = 1765472400;
+
+let ws: Workspace;
+let engine: CompactionEngine;
+
+beforeAll(() => {
+  ws = new Workspace();
+  engine = createDuckDbEngine();
+});
+
+afterAll(async () => {
+  await engine.close();
+  ws.remove();
+});
+
+/** Devices × hours of raw files, handed to the engine in reverse order. */
+function fleet(devices: number, hours: number, rows: number): RawInput[] {
+  const inputs: RawInput[] = [];
+  for (let h = hours - 1; h >= 0; h--) {
+    for (let d = devices - 1; d >= 0; d--) {
+      const device = `P${String(d).padStart(3, "0")}`;
+      const hour = `20251212${String(h + 1).padStart(2, "0")}`;
+      const path = ws.rawFile(`${device}-${hour}.txt.gz`, hourOfLines(device, HOUR + h * 3600, rows));
+      inputs.push(rawInput(path, device, hour));
+    }
+  }
+  return inputs;
+}
+
+/** Every row of the files, in file order, with the columns that tell rows apart. */
+async function rowsInOrder(files: readonly string[]) {
+  return queryParquet(
+    files,
+    `SELECT device_id, epoch_us(event_time)::VARCHAR AS us, source_file, speed, rpm
+     FROM read_parquet($files, filename = true, file_row_number = true)
+     ORDER BY filename, file_row_number`,
+  );
+}
+
+async function rowGroups(file: string): Promise<number> {
+  const [row] = await queryParquet(
+    [file],
+    "SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata($files)",
+  );
+  return Number(row?.n);
+}
+
+describe("ordered parts", () => {
+  it("writes a raw-only sorted job as device parts on every thread: the same rows, in the same order, as one ordered read", async () => {
+    const inputs = fleet(6, 3, 200);
+    const base = job(ws, { raw: inputs, sort: true });
+    const oneThread = await engine.compact({ ...base, limits: { ...base.limits, threads: 1 } });
+    const twoThreads = await engine.compact({ ...job(ws, { raw: inputs, sort: true }) });
+
+    expect(twoThreads.rowsOut).toBe(6 * 3 * 200);
+    expect(twoThreads.outputs).toHaveLength(1);
+    const parted = await rowsInOrder(twoThreads.outputs.map((o) => o.localPath));
+    expect(parted).toHaveLength(6 * 3 * 200);
+    expect(parted).toEqual(await rowsInOrder(oneThread.outputs.map((o) => o.localPath)));
+    // One row group per part, joined: each thread wrote its own device range.
+    expect(await rowGroups(oneThread.outputs[0]!.localPath)).toBe(1);
+    expect(await rowGroups(twoThreads.outputs[0]!.localPath)).toBe(2);
+    // The first part holds the first devices: the row groups are device ranges in order.
+    const ranges = await queryParquet(
+      [twoThreads.outputs[0]!.localPath],
+      `SELECT row_group_id, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata($files)
+       WHERE path_in_schema = 'device_id' ORDER BY row_group_id`,
+    );
+    expect(ranges.map((r) => [r.lo, r.hi])).toEqual([
+      ["P000", "P002"],
+      ["P003", "P005"],
+    ]);
+  });
+});
