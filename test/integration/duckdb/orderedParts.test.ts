@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { basename } from "node:path";
 import type { CompactionEngine, RawInput } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,5 +77,22 @@ describe("ordered parts", () => {
       ["P000", "P002"],
       ["P003", "P005"],
     ]);
+  });
+
+  it("writes a job whose device part would exceed maxFileBytes as one read, split by rows, still in order", async () => {
+    // Two devices, so at most two parts of one device each: each is half the output, over
+    // maxFileBytes, so the parts are dropped and the job is written as one read.
+    const inputs = fleet(2, 2, 3000);
+    const whole = await engine.compact(job(ws, { raw: inputs, sort: true }));
+    expect(whole.outputs).toHaveLength(1);
+    const outputDir = ws.outputDir();
+    const maxFileBytes = Math.floor(whole.outputs[0]!.bytes / 3);
+    const split = await engine.compact(job(ws, { raw: inputs, sort: true, maxFileBytes, outputDir }));
+    // Split by rows (writeOutputs.ts writeSplit): not at the parts' device boundary.
+    expect(split.outputs.length).toBeGreaterThanOrEqual(3);
+    const rows = await rowsInOrder(split.outputs.map((o) => o.localPath));
+    expect(rows).toEqual(await rowsInOrder(whole.outputs.map((o) => o.localPath)));
+    // Only the job's files are left: no part of the dropped attempt.
+    expect(readdirSync(outputDir).sort()).toEqual(split.outputs.map((o) => basename(o.localPath)).sort());
   });
 });
