@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { compareUtf8, type EngineJob, type LakeInput } from "@compacter/core";
+import type { EngineJob, LakeInput } from "@compacter/core";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { EngineInvariantError } from "../errors.js";
 
@@ -80,8 +80,9 @@ async function rowGroupsInRange(
   const wanted = [...groups.values()]
     .filter((g) => {
       if (g.min === undefined || g.max === undefined) return true;
-      if (range?.fromDevice !== undefined && compareUtf8(g.max, range.fromDevice) < 0) return false;
-      if (range?.toDevice !== undefined && compareUtf8(g.min, range.toDevice) >= 0) return false;
+      // Skipped only where DuckDB skips it too, judging by the prefixes it keeps.
+      if (range?.fromDevice !== undefined && comparePrefixes(g.max, range.fromDevice) < 0) return false;
+      if (range?.toDevice !== undefined && comparePrefixes(g.min, range.toDevice) > 0) return false;
       return true;
     })
     .sort((a, b) => a.start - b.start);
@@ -92,4 +93,20 @@ async function rowGroupsInRange(
     else joined.push({ start: g.start, end: g.end });
   }
   return joined;
+}
+
+/**
+ * DuckDB keeps only the first 8 bytes of a string column's min and max when it decides
+ * which row groups a filter skips (StringStats), so a row group whose min shares those
+ * bytes with the range's end is read even when the whole value is past it (device ids
+ * like SLS30I020 and SLS30I021 do). Its bytes must be here then, or DuckDB reads a hole
+ * ("TProtocolException: Invalid data"). Comparing the same prefixes fetches every row
+ * group DuckDB may read, and at most a neighbour more.
+ */
+const DUCKDB_STATS_PREFIX_BYTES = 8;
+
+/** Byte order of the two values' first 8 UTF-8 bytes (as compareUtf8 orders whole values). */
+function comparePrefixes(a: string, b: string): number {
+  const prefix = (value: string) => Buffer.from(value, "utf8").subarray(0, DUCKDB_STATS_PREFIX_BYTES);
+  return Buffer.compare(prefix(a), prefix(b));
 }
