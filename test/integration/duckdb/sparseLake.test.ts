@@ -12,6 +12,39 @@ beforeAll(() => {
 });
 afterAll(() => ws.remove());
 
+/**
+ * A slice's job over one lake file whose bytes are `bytes`: its fetch copies the asked
+ * ranges into `sparse` (holes elsewhere, as S3 range reads leave them) and records them.
+ */
+function sliceJob(bytes: Buffer, sparse: string, deviceRange: { fromDevice: string; toDevice: string }) {
+  const fetched: ByteRange[] = [];
+  const job = {
+    deviceRange,
+    lake: [
+      {
+        lakeKey: "hiveperiod=2025-12-12/district=BRCB/data_1.parquet",
+        localPath: sparse,
+        fetch: {
+          sizeBytes: bytes.length,
+          ranges: async (ranges: readonly ByteRange[]) => {
+            const file = await open(sparse, "r+").catch(() => open(sparse, "w+"));
+            try {
+              await file.truncate(bytes.length);
+              for (const r of ranges) {
+                fetched.push(r);
+                await file.write(bytes, r.start, r.end - r.start, r.start);
+              }
+            } finally {
+              await file.close();
+            }
+          },
+        },
+      },
+    ],
+  } as unknown as EngineJob;
+  return { job, fetched };
+}
+
 describe("a slice's lake file, fetched part by part", () => {
   it("holds only the footer and its devices' row groups, and DuckDB reads its range from it exactly", async () => {
     const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
@@ -28,31 +61,7 @@ describe("a slice's lake file, fetched part by part", () => {
       );
       const bytes = readFileSync(full);
       const sparse = ws.path("sparse.parquet");
-      const fetched: ByteRange[] = [];
-      const job = {
-        deviceRange: { fromDevice: "D010", toDevice: "D015" },
-        lake: [
-          {
-            lakeKey: "hiveperiod=2025-12-12/district=BRCB/data_1.parquet",
-            localPath: sparse,
-            fetch: {
-              sizeBytes: bytes.length,
-              ranges: async (ranges: readonly ByteRange[]) => {
-                const file = await open(sparse, "r+").catch(() => open(sparse, "w+"));
-                try {
-                  await file.truncate(bytes.length);
-                  for (const r of ranges) {
-                    fetched.push(r);
-                    await file.write(bytes, r.start, r.end - r.start, r.start);
-                  }
-                } finally {
-                  await file.close();
-                }
-              },
-            },
-          },
-        ],
-      } as unknown as EngineJob;
+      const { job, fetched } = sliceJob(bytes, sparse, { fromDevice: "D010", toDevice: "D015" });
       await fetchLakeParts(connection, job);
 
       const fetchedBytes = fetched.reduce((n, r) => n + r.end - r.start, 0);
@@ -91,27 +100,7 @@ describe("a slice's lake file, fetched part by part", () => {
       );
       const bytes = readFileSync(full);
       const sparse = ws.path("prefix-sparse.parquet");
-      const job = {
-        deviceRange: { fromDevice: "SLS30I010", toDevice: "SLS30I012" },
-        lake: [
-          {
-            lakeKey: "hiveperiod=2025-12-12/district=BRCB/data_2.parquet",
-            localPath: sparse,
-            fetch: {
-              sizeBytes: bytes.length,
-              ranges: async (ranges: readonly ByteRange[]) => {
-                const file = await open(sparse, "r+").catch(() => open(sparse, "w+"));
-                try {
-                  await file.truncate(bytes.length);
-                  for (const r of ranges) await file.write(bytes, r.start, r.end - r.start, r.start);
-                } finally {
-                  await file.close();
-                }
-              },
-            },
-          },
-        ],
-      } as unknown as EngineJob;
+      const { job } = sliceJob(bytes, sparse, { fromDevice: "SLS30I010", toDevice: "SLS30I012" });
       await fetchLakeParts(connection, job);
       const read = async (path: string) =>
         (
