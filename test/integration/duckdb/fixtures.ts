@@ -119,3 +119,21 @@ export async function queryParquet(
     instance.closeSync();
   }
 }
+
+/**
+ * Devices × hours of raw files of `rows` lines each (devices `<prefix>000`…), handed to
+ * the engine newest hour and last device first, so nothing is in order by accident.
+ */
+export function fleet(ws: Workspace, devices: number, hours: number, rows: number, prefix = "F"): RawInput[] {
+  const start = 1765472400;
+  const inputs: RawInput[] = [];
+  for (let h = hours - 1; h >= 0; h--) {
+    for (let d = devices - 1; d >= 0; d--) {
+      const device = `${prefix}${String(d).padStart(3, "0")}`;
+      const hour = `20251212${String(h + 1).padStart(2, "0")}`;
+      const path = ws.rawFile(`${device}-${hour}.txt.gz`, hourOfLines(device, start + h * 3600, rows));
+      inputs.push(rawInput(path, device, hour));
+    }
+  }
+  return inputs;
+}

@@ -1,11 +1,9 @@
 import { readdirSync } from "node:fs";
 import { basename } from "node:path";
-import type { CompactionEngine, RawInput } from "@compacter/core";
+import type { CompactionEngine } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hourOfLines, job, queryParquet, rawInput, Workspace } from "./fixtures.js";
-
-const HOUR = 1765472400;
+import { fleet, job, queryParquet, Workspace } from "./fixtures.js";
 
 let ws: Workspace;
 let engine: CompactionEngine;
@@ -19,20 +17,6 @@ afterAll(async () => {
   await engine.close();
   ws.remove();
 });
-
-/** Devices × hours of raw files, handed to the engine in reverse order. */
-function fleet(devices: number, hours: number, rows: number): RawInput[] {
-  const inputs: RawInput[] = [];
-  for (let h = hours - 1; h >= 0; h--) {
-    for (let d = devices - 1; d >= 0; d--) {
-      const device = `P${String(d).padStart(3, "0")}`;
-      const hour = `20251212${String(h + 1).padStart(2, "0")}`;
-      const path = ws.rawFile(`${device}-${hour}.txt.gz`, hourOfLines(device, HOUR + h * 3600, rows));
-      inputs.push(rawInput(path, device, hour));
-    }
-  }
-  return inputs;
-}
 
 /** Every row of the files, in file order, with the columns that tell rows apart. */
 async function rowsInOrder(files: readonly string[]) {
@@ -54,7 +38,7 @@ async function rowGroups(file: string): Promise<number> {
 
 describe("ordered parts", () => {
   it("writes a raw-only sorted job as device parts on every thread: the same rows, in the same order, as one ordered read", async () => {
-    const inputs = fleet(6, 3, 200);
+    const inputs = fleet(ws, 6, 3, 200, "P");
     const base = job(ws, { raw: inputs, sort: true });
     const oneThread = await engine.compact({ ...base, limits: { ...base.limits, threads: 1 } });
     const twoThreads = await engine.compact({ ...job(ws, { raw: inputs, sort: true }) });
@@ -82,7 +66,7 @@ describe("ordered parts", () => {
   it("writes a job whose device part would exceed maxFileBytes as one read, split by rows, still in order", async () => {
     // Two devices, so at most two parts of one device each: each is half the output, over
     // maxFileBytes, so the parts are dropped and the job is written as one read.
-    const inputs = fleet(2, 2, 3000);
+    const inputs = fleet(ws, 2, 2, 3000, "P");
     const whole = await engine.compact(job(ws, { raw: inputs, sort: true }));
     expect(whole.outputs).toHaveLength(1);
     const outputDir = ws.outputDir();

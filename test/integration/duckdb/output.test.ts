@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { CompactionEngine, EngineStage, RawInput } from "@compacter/core";
 import { createDuckDbEngine } from "@compacter/duckdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hourOfLines, job, line, queryParquet, rawInput, Workspace } from "./fixtures.js";
+import { fleet as fleetOf, hourOfLines, job, line, queryParquet, rawInput, Workspace } from "./fixtures.js";
 
 const HOUR = 1765472400;
 
@@ -20,18 +20,9 @@ afterAll(async () => {
   ws.remove();
 });
 
-/** Devices × hours of raw files; the hours are written out of order on purpose. */
+/** Devices × hours of raw files, out of order (fixtures.ts). */
 function fleet(devices: number, hours: number, rows: number, prefix = "F"): RawInput[] {
-  const inputs: RawInput[] = [];
-  for (let h = hours - 1; h >= 0; h--) {
-    for (let d = devices - 1; d >= 0; d--) {
-      const device = `${prefix}${String(d).padStart(3, "0")}`;
-      const hour = `20251212${String(h + 1).padStart(2, "0")}`;
-      const path = ws.rawFile(`${device}-${hour}.txt.gz`, hourOfLines(device, HOUR + h * 3600, rows));
-      inputs.push(rawInput(path, device, hour));
-    }
-  }
-  return inputs;
+  return fleetOf(ws, devices, hours, rows, prefix);
 }
 
 /** Every output row in file order, as the lake would be read file by file. */
