@@ -74,6 +74,7 @@ describe("ordered parts", () => {
     const split = await engine.compact(job(ws, { raw: inputs, sort: true, maxFileBytes, outputDir }));
     // Split by rows (writeOutputs.ts writeSplit): not at the parts' device boundary.
     expect(split.outputs.length).toBeGreaterThanOrEqual(3);
+    for (const output of split.outputs) expect(output.bytes).toBeLessThanOrEqual(maxFileBytes);
     const rows = await rowsInOrder(split.outputs.map((o) => o.localPath));
     expect(rows).toEqual(await rowsInOrder(whole.outputs.map((o) => o.localPath)));
     // Only the job's files are left: no part of the dropped attempt.

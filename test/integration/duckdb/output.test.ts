@@ -132,6 +132,8 @@ describe("output", () => {
         "SELECT count(*)::INTEGER AS n FROM read_parquet($files[1])",
       );
       expect(counted[0]!.n).toBe(output.rows);
+      expect(output.bytes).toBe(statSync(output.localPath).size);
+      expect(output.bytes).toBeLessThanOrEqual(maxFileBytes);
     }
     expectSorted(await rowsInFileOrder(split.outputs.map((o) => o.localPath)));
     // Nothing but the reported files is left in the output directory.

@@ -227,7 +227,7 @@ async function copyToFile(
   return { localPath, rows: Number(row.count ?? 0), bytes: Number(row.file_size_bytes ?? 0) };
 }
 
-/** Materialises `from` in order once, then writes consecutive row ranges of about maxFileBytes each. */
+/** Materialises `from` in order once, then writes consecutive row ranges of at most maxFileBytes each (a single row may be more). */
 async function writeSplit(
   connection: DuckDBConnection,
   job: EngineJob,
@@ -263,6 +263,14 @@ async function writeSplit(
         metadata,
         partPath(job, outputs.length + 1),
       );
+      if (output.bytes > job.maxFileBytes && rows > 1) {
+        // The estimate was low (the first file's comes from the gzip size): the same rows
+        // again, fewer of them, at the bytes per row this file measured. Each retry holds
+        // fewer rows, so it ends; only a single row may stay above maxFileBytes.
+        await rm(output.localPath, { force: true });
+        bytesPerRow = Math.max(bytesPerRow, output.bytes / output.rows) * (rows / (rows - 1));
+        continue;
+      }
       outputs.push(output);
       start += rows;
       const written = outputs.reduce((s, o) => s + o.rows, 0);
