@@ -72,7 +72,6 @@ export class DuckDbEngine implements CompactionEngine {
     const connect = async () => {
       const another = await open.instance.connect();
       more.push(another);
-      if (job.signal?.aborted) another.interrupt();
       return another;
     };
     const onAbort = () => {
